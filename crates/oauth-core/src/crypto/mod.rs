@@ -1,0 +1,17 @@
+//! Cryptography of the server: keys from the host, keyed token hashes, sealed envelopes.
+//!
+//! Nothing here holds a constant key, salt or IV: every key is derived from the host's
+//! [`Keyring`] and every nonce is drawn from the configured [`SecureRandom`](crate::SecureRandom).
+
+mod envelope;
+mod keyring;
+mod props;
+mod token;
+
+pub use envelope::{EnvelopeError, Purpose};
+pub(crate) use envelope::{open, seal};
+pub use keyring::{KeyError, KeyId, Keyring};
+pub use props::{Props, PropsError, SealedProps, WrappedPropsKey};
+pub(crate) use props::{new_props_key, PropsKey};
+pub use token::{TokenHash, TokenKind};
+pub(crate) use token::{generate_token, parse_token};

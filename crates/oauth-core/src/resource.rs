@@ -1,0 +1,166 @@
+//! Resource indicators (RFC 8707): which protected resources a token is for.
+//!
+//! A `resource` value is an absolute URI without a fragment (RFC 8707 §2). To map it to an
+//! audience we canonicalise it once: scheme and host lower-cased (the MCP profile asks
+//! servers to accept `HTTPS://MCP.EXAMPLE.COM/mcp`), default ports dropped, and an empty
+//! path written without a trailing slash. Configured resources go through the same
+//! function, so comparison is plain string equality afterwards. Redirect URIs and
+//! issuers are never normalised; only audiences are (checklist conflict C-11).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One canonical resource identifier.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Resource(String);
+
+/// Why a `resource` value is not usable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidResource {
+    /// Not an absolute URI.
+    #[error("resource is not an absolute URI")]
+    NotAbsolute,
+    /// Carries a fragment.
+    #[error("resource has a fragment")]
+    Fragment,
+}
+
+impl Resource {
+    /// Parses and canonicalises a resource indicator.
+    pub fn parse(value: &str) -> Result<Resource, InvalidResource> {
+        let url = url::Url::parse(value).map_err(|_| InvalidResource::NotAbsolute)?;
+        if url.fragment().is_some() || value.contains('#') {
+            return Err(InvalidResource::Fragment);
+        }
+        if url.cannot_be_a_base() && !url.scheme().contains(':') && url.host().is_none() {
+            // `urn:` style identifiers are absolute URIs too; keep them verbatim.
+            return Ok(Resource(url.as_str().to_owned()));
+        }
+        let mut text = url.as_str().to_owned();
+        if url.path() == "/" && url.query().is_none() && text.ends_with('/') {
+            text.pop();
+        }
+        Ok(Resource(text))
+    }
+
+    /// The canonical identifier.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Resource({:?})", self.0)
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A set of resources: the audiences of a grant or token.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceSet(BTreeSet<Resource>);
+
+impl ResourceSet {
+    /// The empty set.
+    #[must_use]
+    pub fn empty() -> Self {
+        ResourceSet(BTreeSet::new())
+    }
+
+    /// Whether the set holds no resource.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `resource` is in the set.
+    #[must_use]
+    pub fn contains(&self, resource: &Resource) -> bool {
+        self.0.contains(resource)
+    }
+
+    /// Whether every member is also in `other`.
+    #[must_use]
+    pub fn is_subset_of(&self, other: &ResourceSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    /// The members, in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &Resource> {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<Resource> for ResourceSet {
+    fn from_iter<I: IntoIterator<Item = Resource>>(iter: I) -> Self {
+        ResourceSet(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ri_1_resource_must_be_absolute_without_fragment() {
+        assert_eq!(Resource::parse("/rel"), Err(InvalidResource::NotAbsolute));
+        assert_eq!(Resource::parse("rel"), Err(InvalidResource::NotAbsolute));
+        assert_eq!(
+            Resource::parse("https://rs.example#f"),
+            Err(InvalidResource::Fragment)
+        );
+        assert_eq!(
+            Resource::parse("https://rs.example/#"),
+            Err(InvalidResource::Fragment)
+        );
+    }
+
+    #[test]
+    fn ri_1_resource_with_query_is_tolerated() {
+        assert!(Resource::parse("https://rs.example/api?v=1").is_ok());
+    }
+
+    #[test]
+    fn ri_8_resource_scheme_and_host_are_canonicalised_to_lower_case() {
+        assert_eq!(
+            Resource::parse("HTTPS://MCP.EXAMPLE.COM/mcp").unwrap().as_str(),
+            "https://mcp.example.com/mcp"
+        );
+    }
+
+    #[test]
+    fn ri_8_resource_path_case_is_kept() {
+        assert_eq!(
+            Resource::parse("https://mcp.example.com/MCP").unwrap().as_str(),
+            "https://mcp.example.com/MCP"
+        );
+    }
+
+    #[test]
+    fn ri_8_resource_trailing_slash_of_an_empty_path_is_handled_consistently() {
+        assert_eq!(
+            Resource::parse("https://api.example.com/").unwrap(),
+            Resource::parse("https://api.example.com").unwrap()
+        );
+        assert_eq!(
+            Resource::parse("https://api.example.com:443").unwrap().as_str(),
+            "https://api.example.com"
+        );
+        // A non-empty path keeps its slash: `/mcp/` and `/mcp` are different resources.
+        assert_ne!(
+            Resource::parse("https://api.example.com/mcp/").unwrap(),
+            Resource::parse("https://api.example.com/mcp").unwrap()
+        );
+    }
+}

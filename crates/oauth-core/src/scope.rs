@@ -1,0 +1,158 @@
+//! Scopes (OAuth 2.1 §1.4.1): space-delimited, case-sensitive NQCHAR tokens, order-free.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A set of scope tokens. Order does not matter; case does.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope(BTreeSet<String>);
+
+/// A scope string that does not follow the `scope` ABNF.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed scope")]
+pub struct MalformedScope;
+
+/// `NQCHAR = %x21 / %x23-5B / %x5D-7E`: visible ASCII except `"` and `\`.
+fn is_nqchar(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl Scope {
+    /// Parses `scope-token *( SP scope-token )`. Leading, trailing or doubled spaces and
+    /// characters outside NQCHAR are malformed. Repeated tokens collapse.
+    pub fn parse(value: &str) -> Result<Scope, MalformedScope> {
+        let mut set = BTreeSet::new();
+        for token in value.split(' ') {
+            if token.is_empty() || !token.bytes().all(is_nqchar) {
+                return Err(MalformedScope);
+            }
+            set.insert(token.to_owned());
+        }
+        Ok(Scope(set))
+    }
+
+    /// A scope from tokens that are known to be well-formed (configuration).
+    pub fn from_tokens<I, T>(tokens: I) -> Result<Scope, MalformedScope>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let mut set = BTreeSet::new();
+        for token in tokens {
+            let token = token.into();
+            if token.is_empty() || !token.bytes().all(is_nqchar) {
+                return Err(MalformedScope);
+            }
+            set.insert(token);
+        }
+        Ok(Scope(set))
+    }
+
+    /// The empty scope.
+    #[must_use]
+    pub fn empty() -> Scope {
+        Scope(BTreeSet::new())
+    }
+
+    /// Whether no token is present.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `token` is present.
+    #[must_use]
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.contains(token)
+    }
+
+    /// Whether every token of `self` is in `other`.
+    #[must_use]
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    /// The tokens, in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for token in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(token)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scope({:?})", self.to_string())
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.is_empty() {
+            return Ok(Scope::empty());
+        }
+        Scope::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn o21_39_scope_tokens_are_case_sensitive() {
+        let s = Scope::parse("read READ").unwrap();
+        assert!(s.contains("read") && s.contains("READ"));
+        assert_eq!(s.iter().count(), 2);
+    }
+
+    #[test]
+    fn o21_39_scope_order_does_not_matter() {
+        assert_eq!(Scope::parse("read write"), Scope::parse("write read"));
+    }
+
+    #[test]
+    fn o21_39_scope_rejects_characters_outside_nqchar() {
+        for bad in ["a\"b", "a\\b", "a\tb", "é", "a\nb"] {
+            assert_eq!(Scope::parse(bad), Err(MalformedScope), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn o21_39_scope_rejects_empty_tokens() {
+        for bad in ["", " a", "a ", "a  b"] {
+            assert_eq!(Scope::parse(bad), Err(MalformedScope), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scope_serializes_as_a_space_delimited_string() {
+        let s = Scope::parse("write read").unwrap();
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"read write\"");
+        let back: Scope = serde_json::from_str("\"read write\"").unwrap();
+        assert_eq!(back, s);
+        let empty: Scope = serde_json::from_str("\"\"").unwrap();
+        assert!(empty.is_empty());
+    }
+}

@@ -1,0 +1,217 @@
+//! The storage contract: typed records, atomic outcomes, `now` passed in.
+//!
+//! Every backend implements [`Store`] and runs the conformance suite in
+//! `oauth-store-testkit`, which checks each clause below, races included.
+//!
+//! # Contract
+//!
+//! - **No clock, no raw credentials.** Every method that depends on expiry takes `now`;
+//!   a store never reads a clock. Credentials arrive only as [`TokenHash`]es.
+//! - **Expiry.** A record whose `expires_at` is at or before `now` is never returned;
+//!   it behaves as absent. [`Store::purge_expired`] deletes such records in bounded
+//!   batches; backends with native TTL may also expire them on their own.
+//! - **Atomic consume.** [`Store::consume_code`] is one conditional step: of any number
+//!   of concurrent calls for one code, exactly one gets [`ConsumeOutcome::Consumed`]; the
+//!   rest get [`ConsumeOutcome::AlreadyUsed`]. A consumed code leaves a tombstone
+//!   remembering its grant until the code's expiry, so a replay is recognised.
+//! - **Atomic rotation.** [`Store::rotate_refresh`] is one compare-and-swap: the presented
+//!   token is retired and its successor stored together, or nothing happens. Of concurrent
+//!   rotations of one token exactly one gets [`RotateOutcome::Rotated`]. A retired token
+//!   leaves a tombstone remembering its grant until its expiry.
+//! - **Insert-if-absent.** [`Store::insert_once`] records a one-time marker and reports
+//!   whether it was new; of concurrent inserts of one marker exactly one is new.
+//! - **Cascading revocation.** Revoking a grant removes the grant and every code, access
+//!   token and refresh token of it (tombstones included); deleting a client or a user's
+//!   grants does so for each of their grants. Revocation is idempotent, touches only the
+//!   affected records, and its errors propagate: a failed revocation is never reported as
+//!   done.
+//! - **Isolation.** Each backend namespaces its keys or tables so that two providers, or
+//!   two tests, can share one server.
+//! - **Errors.** Failures are [`StoreError`]s with their source kept; the driver answers
+//!   503 `temporarily_unavailable`, never a false success.
+
+use async_trait::async_trait;
+
+use crate::crypto::TokenHash;
+use crate::error::StoreError;
+use crate::model::{
+    AccessTokenWithGrant, Client, ClientId, CodeRecord, GrantId, GrantRecord, IssuedTokens,
+    RefreshTokenRecord, UserId,
+};
+use crate::time::UnixTime;
+
+/// What a read of a code found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeLookup {
+    /// The code exists, is unexpired and unused.
+    Active(CodeRecord),
+    /// The code was redeemed already; its tombstone names its grant.
+    Used {
+        /// The grant the code belonged to.
+        grant_id: GrantId,
+    },
+    /// No such code, or it expired, or its grant was revoked.
+    NotFound,
+}
+
+/// The outcome of an atomic redemption of a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsumeOutcome {
+    /// This call redeemed the code; it is now a tombstone.
+    Consumed(CodeRecord),
+    /// Another call redeemed the code first.
+    AlreadyUsed {
+        /// The grant the code belonged to.
+        grant_id: GrantId,
+    },
+    /// No such code, or it expired, or its grant was revoked.
+    NotFound,
+}
+
+/// What a read of a refresh token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshLookup {
+    /// The token exists, is unexpired and not retired.
+    Active(RefreshTokenRecord),
+    /// The token was rotated already; its tombstone names its grant and client.
+    Retired {
+        /// The grant the token belonged to.
+        grant_id: GrantId,
+        /// The client the token was issued to.
+        client_id: ClientId,
+        /// When it was retired.
+        retired_at: UnixTime,
+    },
+    /// No such token, or it expired, or its grant was revoked.
+    NotFound,
+}
+
+/// The outcome of an atomic rotation of a refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateOutcome {
+    /// The presented token was retired and the successor tokens stored.
+    Rotated,
+    /// The presented token had been retired already (by a concurrent rotation or an
+    /// earlier one); nothing was stored.
+    Reused {
+        /// The grant the token belonged to.
+        grant_id: GrantId,
+    },
+    /// No such token, or it expired, or its grant was revoked; nothing was stored.
+    NotFound,
+}
+
+/// A one-time marker for [`Store::insert_once`]: a namespace and a 256-bit key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OnceKey {
+    /// What kind of one-time value this is (for example `ticket`).
+    pub namespace: &'static str,
+    /// The value's keyed hash.
+    pub key: [u8; 32],
+}
+
+/// Persistent state of an authorization server.
+///
+/// See the [module documentation](self) for the contract every method keeps.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- clients ----
+
+    /// The client with this id, if registered.
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+
+    /// Inserts or replaces a client.
+    async fn put_client(&self, client: Client) -> Result<(), StoreError>;
+
+    /// Deletes a client and, cascading, every grant of it with their codes and tokens.
+    /// Deleting an unknown client succeeds.
+    async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError>;
+
+    // ---- grants and codes ----
+
+    /// Stores a new grant together with the first code issued under it.
+    async fn create_grant_with_code(
+        &self,
+        grant: GrantRecord,
+        code: CodeRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Reads a code without consuming it.
+    async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError>;
+
+    /// Atomically redeems a code. See the module documentation.
+    async fn consume_code(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<ConsumeOutcome, StoreError>;
+
+    /// The grant with this id, if it exists and is unexpired.
+    async fn grant(&self, id: &GrantId, now: UnixTime) -> Result<Option<GrantRecord>, StoreError>;
+
+    /// The unexpired grants of a user.
+    async fn grants_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<GrantRecord>, StoreError>;
+
+    /// Revokes a grant and everything issued under it. Idempotent.
+    async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError>;
+
+    /// Revokes every grant of a user. Idempotent.
+    async fn revoke_user_grants(&self, user: &UserId) -> Result<(), StoreError>;
+
+    // ---- tokens ----
+
+    /// Stores tokens issued under an existing grant, or under `new_grant`, which is
+    /// created in the same step (client credentials).
+    async fn store_tokens(
+        &self,
+        new_grant: Option<GrantRecord>,
+        tokens: IssuedTokens,
+    ) -> Result<(), StoreError>;
+
+    /// The unexpired access token with this hash, with its grant.
+    async fn access_token(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<AccessTokenWithGrant>, StoreError>;
+
+    /// Deletes one access token. Idempotent.
+    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Reads a refresh token without rotating it.
+    async fn find_refresh(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<RefreshLookup, StoreError>;
+
+    /// Atomically retires the refresh token `old` and stores `successor` under the same
+    /// grant. See the module documentation.
+    async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        successor: IssuedTokens,
+        now: UnixTime,
+    ) -> Result<RotateOutcome, StoreError>;
+
+    // ---- one-time markers and housekeeping ----
+
+    /// Records `key` until `expires_at`; `true` if it was not present (unexpired) before.
+    async fn insert_once(
+        &self,
+        key: OnceKey,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes at most `limit` expired records (of any kind) and returns how many.
+    async fn purge_expired(&self, now: UnixTime, limit: usize) -> Result<usize, StoreError>;
+}
