@@ -1,6 +1,40 @@
 //! # oauth-core
 //!
-//! A sans-IO OAuth 2.1 authorization-server core.
+//! A sans-IO OAuth 2.1 authorization-server core, and a thin async driver over a
+//! [`Store`].
+//!
+//! The [`Machine`] is deterministic and does no I/O: it reads no clock (every entry point
+//! takes `now`) and no OS randomness (it draws through the configured
+//! [`SecureRandom`]). When a decision needs stored data it returns a step naming exactly
+//! that data; the caller answers by consuming the step. The [`Provider`] is the caller
+//! most hosts want: it answers every step from a [`Store`] in one loop.
+//!
+//! Rules live in modules named after them: [`pkce`], [`redirect_uri`], [`client_auth`],
+//! [`scope`], [`resource`], [`grant`](crate::token) (authorization code, refresh token,
+//! client credentials), [`bearer`], [`error`].
+//!
+//! ## Driving the machine directly
+//!
+//! ```
+//! # async fn demo<S: oauth_core::Store>(machine: &oauth_core::Machine, store: &S,
+//! #     request: &http::Request<Vec<u8>>, now: oauth_core::UnixTime) -> oauth_core::response::HttpResponse {
+//! use oauth_core::token::TokenStep;
+//! let mut step = machine.token_request(request, now);
+//! loop {
+//!     step = match step {
+//!         TokenStep::NeedsClient(q) => { let a = store.client(q.client_id()).await; q.resume(a) }
+//!         TokenStep::NeedsCode(q) => { let a = store.find_code(q.hash(), q.now()).await; q.resume(a) }
+//!         TokenStep::NeedsConsume(q) => { let a = store.consume_code(q.hash(), q.now()).await; q.resume(a) }
+//!         TokenStep::NeedsRefresh(q) => { let a = store.find_refresh(q.hash(), q.now()).await; q.resume(a) }
+//!         TokenStep::NeedsRotation(q) => { let a = store.rotate_refresh(q.old(), q.successor(), q.now()).await; q.resume(a) }
+//!         TokenStep::NeedsRevocation(q) => { let a = store.revoke_grant(q.grant_id()).await; q.resume(a) }
+//!         TokenStep::Persist(q) => { let a = store.store_tokens(q.new_grant(), q.tokens()).await; q.resume(a) }
+//!         TokenStep::Respond(response) => return response,
+//!         _ => unreachable!("new steps are added with new store calls"),
+//!     };
+//! }
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -12,19 +46,37 @@
     )
 )]
 
+pub mod authorize;
+pub mod bearer;
+pub mod client_auth;
+pub mod clients;
+pub mod config;
 pub mod crypto;
 pub mod error;
+mod grant;
+mod machine;
 pub mod model;
+pub mod params;
 pub mod pkce;
+mod provider;
 pub mod random;
+pub mod redirect_uri;
 pub mod resource;
+pub mod response;
 pub mod scope;
 pub mod secret;
 pub mod store;
 pub mod time;
+pub mod token;
 
+pub use authorize::{Approval, AuthorizationError, Decision, PendingAuthorization};
+pub use bearer::{Access, BearerError};
+pub use clients::{NewClient, RegisteredClient};
+pub use config::{Config, ConfigBuilder, Issuer, Lifetimes, PkcePolicy};
 pub use crypto::{KeyError, KeyId, Keyring, TokenHash, TokenKind};
 pub use error::{ApiMisuse, ConfigError, ErrorCode, Reason, StoreError, StoreErrorKind};
+pub use machine::Machine;
+pub use provider::{Provider, ProviderBuilder, RegistrationError};
 pub use random::{OsRandom, RandomError, SecureRandom};
 pub use secret::Secret;
 pub use store::Store;

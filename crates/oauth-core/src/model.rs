@@ -250,6 +250,8 @@ pub struct CodeRecord {
     pub resources: ResourceSet,
     /// The grant's data key, wrapped for this code.
     pub props_key: Option<WrappedPropsKey>,
+    /// When the grant expires; tokens issued from the code never outlive it.
+    pub grant_expires_at: UnixTime,
     /// When the code stops being redeemable (its tombstone lives until then too).
     pub expires_at: UnixTime,
 }
@@ -292,6 +294,8 @@ pub struct RefreshTokenRecord {
     pub props_key: Option<WrappedPropsKey>,
     /// When the token was issued.
     pub issued_at: UnixTime,
+    /// When the grant expires; rotation never extends a token past it.
+    pub grant_expires_at: UnixTime,
     /// When the token expires (never after its grant).
     pub expires_at: UnixTime,
 }

@@ -12,6 +12,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Reason;
+
 /// One canonical resource identifier.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -51,6 +53,25 @@ impl Resource {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The RFC 9728 §3.1 metadata URL of this resource: the well-known path inserted
+    /// between the authority and the resource's path.
+    #[must_use]
+    pub fn metadata_url(&self) -> Option<String> {
+        let url = url::Url::parse(&self.0).ok()?;
+        let host = url.host_str()?;
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let path = url.path().trim_end_matches('/');
+        Some(format!(
+            "{}://{}/.well-known/oauth-protected-resource{}",
+            url.scheme(),
+            authority,
+            path
+        ))
     }
 }
 
@@ -108,9 +129,116 @@ impl FromIterator<Resource> for ResourceSet {
     }
 }
 
+/// Decides the audiences of a new authorization or client-credentials request.
+///
+/// Every requested resource must be one this server serves (RFC 8707 §2, RFC 9700
+/// §4.10.2). With none requested, the request fails when `require` is set, and otherwise
+/// gets every configured resource.
+pub(crate) fn resolve<'a>(
+    requested: impl Iterator<Item = &'a str>,
+    configured: &ResourceSet,
+    require: bool,
+) -> Result<ResourceSet, Reason> {
+    let requested = parse_all(requested)?;
+    if requested.is_empty() {
+        return if require {
+            Err(Reason::ResourceRequired)
+        } else {
+            Ok(configured.clone())
+        };
+    }
+    if requested.is_subset_of(configured) {
+        Ok(requested)
+    } else {
+        Err(Reason::UnknownResource)
+    }
+}
+
+/// Decides the audiences of a token derived from a grant or refresh token: omitted means
+/// all of the grant's, and a request may only narrow them (RFC 8707 §2.2).
+pub(crate) fn narrow<'a>(
+    requested: impl Iterator<Item = &'a str>,
+    granted: &ResourceSet,
+) -> Result<ResourceSet, Reason> {
+    let requested = parse_all(requested)?;
+    if requested.is_empty() {
+        Ok(granted.clone())
+    } else if requested.is_subset_of(granted) {
+        Ok(requested)
+    } else {
+        Err(Reason::ResourceWidened)
+    }
+}
+
+fn parse_all<'a>(values: impl Iterator<Item = &'a str>) -> Result<ResourceSet, Reason> {
+    values
+        .map(|v| Resource::parse(v).map_err(|_| Reason::MalformedResource))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn set(values: &[&str]) -> ResourceSet {
+        values.iter().map(|v| Resource::parse(v).unwrap()).collect()
+    }
+
+    #[test]
+    fn ri_3_unknown_resource_is_invalid_target() {
+        let configured = set(&["https://api.example"]);
+        assert_eq!(
+            resolve(["https://unknown.example"].into_iter(), &configured, false),
+            Err(Reason::UnknownResource)
+        );
+        assert_eq!(Reason::UnknownResource.code(), crate::ErrorCode::InvalidTarget);
+    }
+
+    #[test]
+    fn ri_4_no_resource_defaults_or_is_required_by_policy() {
+        let configured = set(&["https://a.example", "https://b.example"]);
+        assert_eq!(resolve(std::iter::empty(), &configured, false), Ok(configured.clone()));
+        assert_eq!(
+            resolve(std::iter::empty(), &configured, true),
+            Err(Reason::ResourceRequired)
+        );
+    }
+
+    #[test]
+    fn ri_6_token_request_may_narrow_to_one_resource_but_not_widen() {
+        let granted = set(&["https://a.example", "https://b.example"]);
+        assert_eq!(
+            narrow(["https://a.example"].into_iter(), &granted),
+            Ok(set(&["https://a.example"]))
+        );
+        assert_eq!(
+            narrow(["https://c.example"].into_iter(), &granted),
+            Err(Reason::ResourceWidened)
+        );
+        assert_eq!(narrow(std::iter::empty(), &granted), Ok(granted.clone()));
+    }
+
+    #[test]
+    fn ri_1_malformed_resource_is_invalid_target() {
+        assert_eq!(
+            resolve(["/rel"].into_iter(), &set(&["https://a.example"]), false),
+            Err(Reason::MalformedResource)
+        );
+    }
+
+    #[test]
+    fn v8_protected_resource_metadata_url_is_path_aware() {
+        let r = Resource::parse("https://resource.example.com/resource1").unwrap();
+        assert_eq!(
+            r.metadata_url().unwrap(),
+            "https://resource.example.com/.well-known/oauth-protected-resource/resource1"
+        );
+        let root = Resource::parse("https://resource.example.com").unwrap();
+        assert_eq!(
+            root.metadata_url().unwrap(),
+            "https://resource.example.com/.well-known/oauth-protected-resource"
+        );
+    }
 
     #[test]
     fn ri_1_resource_must_be_absolute_without_fragment() {

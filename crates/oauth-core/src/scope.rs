@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::Reason;
+
 /// A set of scope tokens. Order does not matter; case does.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope(BTreeSet<String>);
@@ -116,9 +118,85 @@ impl<'de> Deserialize<'de> for Scope {
     }
 }
 
+/// Decides the scope of a new authorization or client-credentials request.
+///
+/// An omitted scope takes the configured default, or is `invalid_scope` without one
+/// (OAuth 2.1 §1.4.1). Every requested token must be offered by the server and allowed
+/// for the client.
+pub(crate) fn resolve(
+    requested: Option<&str>,
+    offered: &Scope,
+    default: Option<&Scope>,
+    client_allowed: Option<&Scope>,
+) -> Result<Scope, Reason> {
+    let scope = match requested {
+        None => default.cloned().ok_or(Reason::ScopeRequired)?,
+        Some(text) => Scope::parse(text).map_err(|_| Reason::MalformedScope)?,
+    };
+    if !scope.is_subset_of(offered) {
+        return Err(Reason::ScopeNotAllowed);
+    }
+    if client_allowed.is_some_and(|allowed| !scope.is_subset_of(allowed)) {
+        return Err(Reason::ScopeNotAllowed);
+    }
+    Ok(scope)
+}
+
+/// Decides the scope of a token derived from an earlier grant or refresh token: omitted
+/// means the same scope, and a request may only narrow it (OAuth 2.1 §4.3.1).
+pub(crate) fn narrow(requested: Option<&str>, granted: &Scope) -> Result<Scope, Reason> {
+    match requested {
+        None => Ok(granted.clone()),
+        Some(text) => {
+            let scope = Scope::parse(text).map_err(|_| Reason::MalformedScope)?;
+            if scope.is_subset_of(granted) {
+                Ok(scope)
+            } else {
+                Err(Reason::ScopeWidened)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn s(text: &str) -> Scope {
+        Scope::parse(text).unwrap()
+    }
+
+    #[test]
+    fn o21_38_omitted_scope_takes_the_default_or_fails() {
+        let offered = s("read write");
+        assert_eq!(resolve(None, &offered, Some(&s("read")), None), Ok(s("read")));
+        assert_eq!(resolve(None, &offered, None, None), Err(Reason::ScopeRequired));
+    }
+
+    #[test]
+    fn o21_39_unknown_or_malformed_scope_is_invalid_scope() {
+        let offered = s("read write");
+        assert_eq!(resolve(Some("admin"), &offered, None, None), Err(Reason::ScopeNotAllowed));
+        assert_eq!(resolve(Some("a\"b"), &offered, None, None), Err(Reason::MalformedScope));
+        assert_eq!(Reason::MalformedScope.code(), crate::ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn o21_78_client_scope_restriction_is_enforced() {
+        let offered = s("read write admin");
+        assert_eq!(
+            resolve(Some("admin"), &offered, None, Some(&s("read"))),
+            Err(Reason::ScopeNotAllowed)
+        );
+        assert_eq!(resolve(Some("read"), &offered, None, Some(&s("read"))), Ok(s("read")));
+    }
+
+    #[test]
+    fn o21_70_refresh_scope_may_only_narrow() {
+        assert_eq!(narrow(Some("read write"), &s("read")), Err(Reason::ScopeWidened));
+        assert_eq!(narrow(None, &s("read")), Ok(s("read")));
+        assert_eq!(narrow(Some("read"), &s("read write")), Ok(s("read")));
+    }
 
     #[test]
     fn o21_39_scope_tokens_are_case_sensitive() {

@@ -13,7 +13,8 @@
 //! - **Atomic consume.** [`Store::consume_code`] is one conditional step: of any number
 //!   of concurrent calls for one code, exactly one gets [`ConsumeOutcome::Consumed`]; the
 //!   rest get [`ConsumeOutcome::AlreadyUsed`]. A consumed code leaves a tombstone
-//!   remembering its grant until the code's expiry, so a replay is recognised.
+//!   keeping its record until the code's expiry, so a replay is recognised
+//!   ([`CodeLookup::Used`]).
 //! - **Atomic rotation.** [`Store::rotate_refresh`] is one compare-and-swap: the presented
 //!   token is retired and its successor stored together, or nothing happens. Of concurrent
 //!   rotations of one token exactly one gets [`RotateOutcome::Rotated`]. A retired token
@@ -46,11 +47,10 @@ use crate::time::UnixTime;
 pub enum CodeLookup {
     /// The code exists, is unexpired and unused.
     Active(CodeRecord),
-    /// The code was redeemed already; its tombstone names its grant.
-    Used {
-        /// The grant the code belonged to.
-        grant_id: GrantId,
-    },
+    /// The code was redeemed already. The tombstone keeps the record, so that a replay
+    /// can be validated (client, verifier, redirect URI) before its grant is revoked:
+    /// only a replay that would otherwise succeed revokes (OAuth 2.1 §7.5.2).
+    Used(CodeRecord),
     /// No such code, or it expired, or its grant was revoked.
     NotFound,
 }
@@ -125,7 +125,7 @@ pub trait Store: Send + Sync + 'static {
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
 
     /// Inserts or replaces a client.
-    async fn put_client(&self, client: Client) -> Result<(), StoreError>;
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
 
     /// Deletes a client and, cascading, every grant of it with their codes and tokens.
     /// Deleting an unknown client succeeds.
@@ -136,8 +136,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a new grant together with the first code issued under it.
     async fn create_grant_with_code(
         &self,
-        grant: GrantRecord,
-        code: CodeRecord,
+        grant: &GrantRecord,
+        code: &CodeRecord,
     ) -> Result<(), StoreError>;
 
     /// Reads a code without consuming it.
@@ -172,8 +172,8 @@ pub trait Store: Send + Sync + 'static {
     /// created in the same step (client credentials).
     async fn store_tokens(
         &self,
-        new_grant: Option<GrantRecord>,
-        tokens: IssuedTokens,
+        new_grant: Option<&GrantRecord>,
+        tokens: &IssuedTokens,
     ) -> Result<(), StoreError>;
 
     /// The unexpired access token with this hash, with its grant.
@@ -198,7 +198,7 @@ pub trait Store: Send + Sync + 'static {
     async fn rotate_refresh(
         &self,
         old: &TokenHash,
-        successor: IssuedTokens,
+        successor: &IssuedTokens,
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError>;
 

@@ -10,7 +10,8 @@ mod token;
 
 pub use envelope::{EnvelopeError, Purpose};
 pub(crate) use envelope::{open, seal};
-pub use keyring::{KeyError, KeyId, Keyring};
+pub use keyring::{KeyError, KeyId, Keyring, MIN_SECRET_LEN};
+pub(crate) use keyring::SubkeyPurpose;
 pub use props::{Props, PropsError, SealedProps, WrappedPropsKey};
 pub(crate) use props::{new_props_key, PropsKey};
 pub use token::{TokenHash, TokenKind};

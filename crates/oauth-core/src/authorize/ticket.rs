@@ -1,0 +1,179 @@
+//! Sealed tickets: a pending authorization carried through the host's pages.
+//!
+//! The ticket is a [versioned AES-256-GCM envelope](crate::crypto) under the keyring's
+//! ticket subkey, base64url-encoded. Inside: the validated request, its expiry, and a
+//! SHA-256 of the host's session binding. Opening checks integrity, expiry and binding
+//! (in constant time); resuming then re-validates the client, which may have changed.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::request::{rematch_redirect, AuthorizeClientLookup, AuthorizeStep, Source};
+use super::{error_redirect, AuthorizationError, PendingAuthorization};
+use crate::crypto::{open, seal, Purpose, SubkeyPurpose};
+use crate::error::Reason;
+use crate::machine::Machine;
+use crate::model::{Client, ClientId, GrantType};
+use crate::pkce::CodeChallenge;
+use crate::resource::ResourceSet;
+use crate::scope::Scope;
+use crate::time::UnixTime;
+
+/// The largest ticket accepted, before decoding.
+const MAX_TICKET_LEN: usize = 8 * 1024;
+const TICKET_CONTEXT: &[u8] = b"oauth21-core/pending-authorization";
+const TICKET_VERSION: u8 = 1;
+
+/// The sealed contents of a ticket. Only validated, allow-listed fields: never the raw
+/// request.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct TicketPayload {
+    v: u8,
+    id: String,
+    client_id: ClientId,
+    redirect_uri: String,
+    redirect_uri_in_request: bool,
+    scope: Scope,
+    resources: ResourceSet,
+    state: Option<String>,
+    challenge: Option<CodeChallenge>,
+    binding: [u8; 32],
+    expires_at: UnixTime,
+}
+
+fn binding_digest(binding: &[u8]) -> [u8; 32] {
+    Sha256::digest(binding).into()
+}
+
+impl Machine {
+    /// Seals a pending authorization into a ticket for the login and consent pages, bound
+    /// to `session_binding`: a value tied to the user's browser session (for example the
+    /// session cookie's id), which must be presented again to resume.
+    pub fn seal_ticket(
+        &self,
+        pending: &PendingAuthorization,
+        session_binding: &[u8],
+    ) -> Result<String, Reason> {
+        let payload = TicketPayload {
+            v: TICKET_VERSION,
+            id: pending.id.clone(),
+            client_id: pending.client_id.clone(),
+            redirect_uri: pending.redirect_uri.as_str().to_owned(),
+            redirect_uri_in_request: pending.redirect_uri_in_request,
+            scope: pending.scope.clone(),
+            resources: pending.resources.clone(),
+            state: pending.state.clone(),
+            challenge: pending.challenge.clone(),
+            binding: binding_digest(session_binding),
+            expires_at: pending.expires_at,
+        };
+        let json = serde_json::to_vec(&payload).map_err(|_| Reason::InternalFailure)?;
+        let key = self.config.keyring.primary();
+        let sealed = seal(
+            key.subkey(SubkeyPurpose::Ticket),
+            &key.id,
+            Purpose::Ticket,
+            TICKET_CONTEXT,
+            &json,
+            self.config.random.as_ref(),
+        )
+        .map_err(|_| Reason::InternalFailure)?;
+        Ok(URL_SAFE_NO_PAD.encode(sealed))
+    }
+
+    /// Opens a ticket and asks for its client, to re-validate the request as of now.
+    pub fn resume_authorization(
+        &self,
+        ticket: &str,
+        session_binding: &[u8],
+        now: UnixTime,
+    ) -> AuthorizeStep<'_> {
+        match self.open_ticket(ticket, session_binding, now) {
+            Ok(payload) => AuthorizeStep::NeedsClient(AuthorizeClientLookup {
+                machine: self,
+                now,
+                client_id: payload.client_id.clone(),
+                source: Source::Ticket(Box::new(payload)),
+            }),
+            Err(reason) => {
+                tracing::warn!(?reason, "pending-authorization ticket refused");
+                AuthorizeStep::Done(Err(AuthorizationError::Fatal(reason)))
+            }
+        }
+    }
+
+    fn open_ticket(
+        &self,
+        ticket: &str,
+        session_binding: &[u8],
+        now: UnixTime,
+    ) -> Result<TicketPayload, Reason> {
+        if ticket.len() > MAX_TICKET_LEN {
+            return Err(Reason::InvalidTicket);
+        }
+        let sealed = URL_SAFE_NO_PAD
+            .decode(ticket)
+            .map_err(|_| Reason::InvalidTicket)?;
+        let json = open(&sealed, Purpose::Ticket, TICKET_CONTEXT, |kid| {
+            self.config
+                .keyring
+                .by_id(kid)
+                .map(|key| *key.subkey(SubkeyPurpose::Ticket))
+        })
+        .map_err(|_| Reason::InvalidTicket)?;
+        let payload: TicketPayload =
+            serde_json::from_slice(&json).map_err(|_| Reason::InvalidTicket)?;
+        if payload.v != TICKET_VERSION || payload.expires_at.is_expired_at(now) {
+            return Err(Reason::InvalidTicket);
+        }
+        let expected = binding_digest(session_binding);
+        if !bool::from(payload.binding.ct_eq(&expected)) {
+            return Err(Reason::TicketBindingMismatch);
+        }
+        Ok(payload)
+    }
+}
+
+/// Re-validates a resumed request against the client as it is now.
+pub(crate) fn revalidate(
+    machine: &Machine,
+    client: &Client,
+    payload: TicketPayload,
+) -> Result<PendingAuthorization, AuthorizationError> {
+    let redirect_uri = rematch_redirect(
+        machine,
+        client,
+        &payload.redirect_uri,
+        payload.redirect_uri_in_request,
+    )
+    .map_err(AuthorizationError::Fatal)?;
+    let still_allowed = client.allows_grant(GrantType::AuthorizationCode)
+        && client
+            .scope
+            .as_ref()
+            .is_none_or(|allowed| payload.scope.is_subset_of(allowed));
+    if !still_allowed {
+        return Err(error_redirect(
+            &redirect_uri,
+            payload.state.as_deref(),
+            machine.config.issuer.as_str(),
+            Reason::GrantTypeNotAllowed,
+            true,
+        ));
+    }
+    Ok(PendingAuthorization {
+        id: payload.id,
+        client_id: client.id.clone(),
+        client_name: client.name.clone(),
+        redirect_uri,
+        redirect_uri_in_request: payload.redirect_uri_in_request,
+        scope: payload.scope,
+        resources: payload.resources,
+        state: payload.state,
+        challenge: payload.challenge,
+        expires_at: payload.expires_at,
+    })
+}

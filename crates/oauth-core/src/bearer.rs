@@ -1,0 +1,513 @@
+//! Bearer tokens at the resource server (OAuth 2.1 §5, RFC 6750, RFC 9728 §5.1).
+//!
+//! A token is read from the `Authorization` header (scheme case-insensitive, one or more
+//! spaces, `token68` syntax) or, for a POST with a single-part form body, from the
+//! `access_token` parameter. Never from the query string: a token there is ignored as if
+//! absent (OAuth 2.1 §5.1, checklist conflict C-4). A token sent by more than one method
+//! is `invalid_request`. Failures produce RFC 6750 challenges with `resource_metadata`
+//! (RFC 9728) and, for `insufficient_scope`, the `scope` needed.
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+
+use crate::crypto::Props;
+use crate::error::{ErrorCode, Reason};
+use crate::model::{ClientId, GrantId, UserId};
+use crate::params::Params;
+use crate::resource::{Resource, ResourceSet};
+use crate::response::HttpResponse;
+use crate::scope::Scope;
+use crate::time::UnixTime;
+
+/// `token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(value: &str) -> bool {
+    let body = value.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+/// Reads the bearer token of a request. `Ok(None)` if the request carries none.
+pub fn extract<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<String>, Reason> {
+    let mut headers = request.headers().get_all(AUTHORIZATION).iter();
+    let header = headers.next();
+    if headers.next().is_some() {
+        return Err(Reason::DuplicateAuthorizationHeader);
+    }
+    let from_header = match header {
+        None => None,
+        Some(value) => {
+            let value = value.to_str().map_err(|_| Reason::MalformedBearerRequest)?;
+            match value.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                    let token = rest.trim_start_matches(' ');
+                    if !is_token68(token) {
+                        return Err(Reason::MalformedBearerRequest);
+                    }
+                    Some(token.to_owned())
+                }
+                // Another scheme (Basic, DPoP, ...): not a bearer credential.
+                _ => None,
+            }
+        }
+    };
+    let from_body = body_token(request)?;
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(Reason::MalformedBearerRequest),
+        (Some(token), None) | (None, Some(token)) => Ok(Some(token)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The `access_token` form parameter, only for a POST (never GET) with a single-part
+/// `application/x-www-form-urlencoded` all-ASCII body (RFC 6750 §2.2).
+fn body_token<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<String>, Reason> {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return Ok(None);
+    }
+    let is_form = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    let body = request.body().as_ref();
+    if !is_form || !body.is_ascii() {
+        return Ok(None);
+    }
+    let params = Params::parse(body).map_err(|_| Reason::MalformedBearerRequest)?;
+    params
+        .single("access_token")
+        .map(|t| t.map(str::to_owned))
+        .map_err(|_| Reason::MalformedBearerRequest)
+}
+
+/// What a bearer-protected request proved: who, for which client, with what scope.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Access {
+    /// The user the token speaks for; `None` for a client-credentials token, so the
+    /// resource server can always tell the two apart.
+    pub user_id: Option<UserId>,
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// The scope the token carries.
+    pub scope: Scope,
+    /// The audiences the token is valid for.
+    pub audience: ResourceSet,
+    /// The grant the token belongs to.
+    pub grant_id: GrantId,
+    /// When the token expires.
+    pub expires_at: UnixTime,
+    /// The host's props attached to the grant.
+    pub props: Option<Props>,
+    pub(crate) challenge: Challenge,
+}
+
+impl Access {
+    /// Requires `scope` to be part of the token's scope; otherwise a 403
+    /// `insufficient_scope` with the scope needed in the challenge (RFC 6750 §3.1).
+    pub fn require_scope(&self, scope: &str) -> Result<(), BearerError> {
+        if self.scope.contains(scope) {
+            Ok(())
+        } else {
+            Err(BearerError {
+                reason: Some(Reason::InsufficientScope),
+                required_scope: Scope::parse(scope).ok(),
+                challenge: self.challenge.clone(),
+            })
+        }
+    }
+}
+
+/// The fixed parts of this resource server's challenges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Challenge {
+    pub(crate) realm: String,
+    pub(crate) resource_metadata: Option<String>,
+}
+
+impl Challenge {
+    pub(crate) fn for_resource(realm: &str, resource: Option<&Resource>) -> Challenge {
+        Challenge {
+            realm: realm.to_owned(),
+            resource_metadata: resource.and_then(Resource::metadata_url),
+        }
+    }
+}
+
+/// A rejected bearer request; [`BearerError::into_response`] is the complete RFC 6750
+/// answer.
+#[derive(Clone, Debug)]
+pub struct BearerError {
+    /// Why; `None` when the request carried no token at all (then the challenge has no
+    /// `error`, RFC 6750 §3.1).
+    pub reason: Option<Reason>,
+    /// The scope that would have sufficed, for `insufficient_scope`.
+    pub required_scope: Option<Scope>,
+    pub(crate) challenge: Challenge,
+}
+
+impl BearerError {
+    /// The HTTP status: 401 without or with a bad token, 400 for a malformed request,
+    /// 403 for insufficient scope, 503 when the store failed.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self.reason.map(Reason::code) {
+            None | Some(ErrorCode::InvalidToken) => StatusCode::UNAUTHORIZED,
+            Some(ErrorCode::InsufficientScope) => StatusCode::FORBIDDEN,
+            Some(ErrorCode::TemporarilyUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            Some(ErrorCode::ServerError) => StatusCode::INTERNAL_SERVER_ERROR,
+            Some(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The `WWW-Authenticate` value: `Bearer` with `realm`, `resource_metadata`, and,
+    /// when a token was sent, `error` (and `scope` for `insufficient_scope`). Each
+    /// parameter appears once; values come from configuration or [`Reason`] and are
+    /// stripped of `"` and `\`.
+    #[must_use]
+    pub fn challenge(&self) -> String {
+        let mut params = vec![("realm", self.challenge.realm.clone())];
+        if let Some(url) = &self.challenge.resource_metadata {
+            params.push(("resource_metadata", url.clone()));
+        }
+        if let Some(reason) = self.reason {
+            let code = reason.code();
+            let error = match code {
+                ErrorCode::InvalidToken | ErrorCode::InsufficientScope => code,
+                ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError => code,
+                _ => ErrorCode::InvalidRequest,
+            };
+            params.push(("error", error.as_str().to_owned()));
+            params.push(("error_description", reason.description().to_owned()));
+            if let Some(scope) = &self.required_scope {
+                params.push(("scope", scope.to_string()));
+            }
+        }
+        let rendered: Vec<String> = params
+            .into_iter()
+            .map(|(name, value)| format!("{name}=\"{}\"", value.replace(['"', '\\'], "")))
+            .collect();
+        format!("Bearer {}", rendered.join(", "))
+    }
+
+    /// The complete response.
+    #[must_use]
+    pub fn into_response(self) -> HttpResponse {
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = self.status();
+        if let Ok(value) = HeaderValue::from_str(&self.challenge()) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        response
+            .headers_mut()
+            .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(auth: Option<&str>, uri: &str) -> Request<Vec<u8>> {
+        let mut b = Request::get(uri);
+        if let Some(a) = auth {
+            b = b.header(AUTHORIZATION, a);
+        }
+        b.body(Vec::new()).unwrap()
+    }
+
+    fn challenge() -> Challenge {
+        Challenge {
+            realm: "api".to_owned(),
+            resource_metadata: Some(
+                "https://api.example/.well-known/oauth-protected-resource".to_owned(),
+            ),
+        }
+    }
+
+    #[test]
+    fn rs_1_bearer_scheme_is_case_insensitive_with_one_or_more_spaces() {
+        for header in ["bEaReR tok", "BEARER tok", "Bearer  tok", "Bearer tok=="] {
+            let got = extract(&get(Some(header), "/")).unwrap().unwrap();
+            assert!(got.starts_with("tok"), "{header}");
+        }
+    }
+
+    #[test]
+    fn rs_1_token_with_space_is_malformed() {
+        assert_eq!(
+            extract(&get(Some("Bearer tok with space"), "/")),
+            Err(Reason::MalformedBearerRequest)
+        );
+    }
+
+    #[test]
+    fn rs_2_token_in_query_string_is_ignored() {
+        assert_eq!(extract(&get(None, "/r?access_token=VALID")), Ok(None));
+    }
+
+    #[test]
+    fn rs_3_form_body_token_only_for_post_form() {
+        let post = Request::post("/")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(b"access_token=tok".to_vec())
+            .unwrap();
+        assert_eq!(extract(&post).unwrap().as_deref(), Some("tok"));
+        let get_with_body = Request::get("/")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(b"access_token=tok".to_vec())
+            .unwrap();
+        assert_eq!(extract(&get_with_body), Ok(None));
+        let multipart = Request::post("/")
+            .header(CONTENT_TYPE, "multipart/form-data; boundary=x")
+            .body(b"access_token=tok".to_vec())
+            .unwrap();
+        assert_eq!(extract(&multipart), Ok(None));
+    }
+
+    #[test]
+    fn rs_4_token_sent_by_two_methods_is_invalid_request() {
+        let both = Request::post("/")
+            .header(AUTHORIZATION, "Bearer a")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(b"access_token=b".to_vec())
+            .unwrap();
+        let reason = extract(&both).unwrap_err();
+        let err = BearerError {
+            reason: Some(reason),
+            required_scope: None,
+            challenge: challenge(),
+        };
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert!(err.challenge().contains("error=\"invalid_request\""));
+    }
+
+    #[test]
+    fn rs_6_rs_7_no_token_gives_a_challenge_with_params_and_no_error() {
+        let err = BearerError {
+            reason: None,
+            required_scope: None,
+            challenge: challenge(),
+        };
+        let c = err.challenge();
+        assert!(c.starts_with("Bearer realm=\"api\""));
+        assert!(c.contains("resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""));
+        assert!(!c.contains("error"));
+        assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn rs_9_status_codes_by_error() {
+        let mk = |r| BearerError {
+            reason: Some(r),
+            required_scope: None,
+            challenge: challenge(),
+        };
+        assert_eq!(mk(Reason::MalformedBearerRequest).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(mk(Reason::AccessTokenInvalid).status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(mk(Reason::InsufficientScope).status(), StatusCode::FORBIDDEN);
+        assert!(mk(Reason::AccessTokenInvalid)
+            .challenge()
+            .contains("error=\"invalid_token\""));
+    }
+
+    #[test]
+    fn rs_10_challenge_params_appear_once_without_quotes_or_backslashes() {
+        let err = BearerError {
+            reason: Some(Reason::InsufficientScope),
+            required_scope: Some(Scope::parse("write").unwrap()),
+            challenge: Challenge {
+                realm: "a\"b\\c".to_owned(),
+                resource_metadata: None,
+            },
+        };
+        let c = err.challenge();
+        for name in ["realm=", "scope=", "error=", "error_description="] {
+            assert_eq!(c.matches(&format!(" {name}")).count() + c.matches(&format!(",{name}")).count(), 1, "{name} in {c}");
+        }
+        let inner: String = c.trim_start_matches("Bearer ").replace("\", ", "").replace("=\"", "");
+        assert!(!inner.trim_end_matches('"').contains(['"', '\\']), "{c}");
+    }
+}
+
+mod validation {
+    //! Validating a presented access token against the store (RFC 6750, OAuth 2.1 §5.2).
+
+    use http::Request;
+
+    use super::{extract, Access, BearerError, Challenge};
+    use crate::crypto::{parse_token, TokenHash, TokenKind};
+    use crate::error::{Reason, StoreError};
+    use crate::machine::Machine;
+    use crate::model::AccessTokenWithGrant;
+    use crate::resource::Resource;
+    use crate::secret::Secret;
+    use crate::time::UnixTime;
+
+    /// What bearer validation needs next.
+    #[must_use = "a step must be answered or its result used"]
+    #[non_exhaustive]
+    pub enum BearerStep<'m> {
+        /// Look up the access token: [`Store::access_token`](crate::Store::access_token).
+        NeedsAccessToken(AccessTokenLookup<'m>),
+        /// Validation is complete.
+        Done(Result<Access, BearerError>),
+    }
+
+    /// Asks for an access token by its keyed hash.
+    pub struct AccessTokenLookup<'m> {
+        machine: &'m Machine,
+        now: UnixTime,
+        resource: Option<Resource>,
+        challenge: Challenge,
+        token: Secret,
+        key_index: usize,
+        hash: TokenHash,
+    }
+
+    impl<'m> AccessTokenLookup<'m> {
+        /// The token's keyed hash.
+        #[must_use]
+        pub fn hash(&self) -> &TokenHash {
+            &self.hash
+        }
+
+        /// The time of the request.
+        #[must_use]
+        pub fn now(&self) -> UnixTime {
+            self.now
+        }
+
+        /// Continues with the store's answer.
+        pub fn resume(
+            self,
+            answer: Result<Option<AccessTokenWithGrant>, StoreError>,
+        ) -> BearerStep<'m> {
+            let fail = |reason| {
+                BearerStep::Done(Err(BearerError {
+                    reason: Some(reason),
+                    required_scope: None,
+                    challenge: self.challenge.clone(),
+                }))
+            };
+            let found = match answer {
+                Err(e) => {
+                    tracing::error!(error = %e, "store failed during bearer validation");
+                    return fail(Reason::StoreUnavailable);
+                }
+                Ok(None) => {
+                    return lookup(
+                        self.machine,
+                        self.now,
+                        self.resource,
+                        self.challenge,
+                        self.token,
+                        self.key_index + 1,
+                    )
+                }
+                Ok(Some(found)) => found,
+            };
+            let AccessTokenWithGrant { token, grant } = found;
+            if token.expires_at.is_expired_at(self.now)
+                || grant.expires_at.is_expired_at(self.now)
+                || token.grant_id != grant.id
+            {
+                return fail(Reason::AccessTokenInvalid);
+            }
+            if let Some(resource) = &self.resource {
+                if !token.audience.contains(resource) {
+                    return fail(Reason::AccessTokenWrongAudience);
+                }
+            }
+            let props = match (&token.props_key, &grant.props) {
+                (Some(wrapped), Some(sealed)) => {
+                    let keyring = &self.machine.config.keyring;
+                    let opened = wrapped
+                        .unwrap(keyring, TokenKind::AccessToken, self.token.expose(), grant.id.as_str())
+                        .and_then(|key| sealed.open(&key, grant.id.as_str(), grant.client_id.as_str()));
+                    match opened {
+                        Ok(props) => Some(props),
+                        Err(e) => {
+                            tracing::error!(error = %e, grant_id = %grant.id, "grant props did not open");
+                            return fail(Reason::InternalFailure);
+                        }
+                    }
+                }
+                _ => None,
+            };
+            BearerStep::Done(Ok(Access {
+                user_id: grant.subject.user().cloned(),
+                client_id: token.client_id,
+                scope: token.scope,
+                audience: token.audience,
+                grant_id: token.grant_id,
+                expires_at: token.expires_at,
+                props,
+                challenge: self.challenge,
+            }))
+        }
+    }
+
+    fn lookup(
+        machine: &Machine,
+        now: UnixTime,
+        resource: Option<Resource>,
+        challenge: Challenge,
+        token: Secret,
+        key_index: usize,
+    ) -> BearerStep<'_> {
+        match machine.lookup_hash(token.expose(), key_index) {
+            Some(hash) => BearerStep::NeedsAccessToken(AccessTokenLookup {
+                machine,
+                now,
+                resource,
+                challenge,
+                token,
+                key_index,
+                hash,
+            }),
+            None => BearerStep::Done(Err(BearerError {
+                reason: Some(Reason::AccessTokenInvalid),
+                required_scope: None,
+                challenge,
+            })),
+        }
+    }
+
+    impl Machine {
+        /// Starts validating a bearer-protected request for `resource` (this resource
+        /// server's identifier; `None` only when the server has no configured resources,
+        /// so tokens carry no audience).
+        pub fn bearer_request<B: AsRef<[u8]>>(
+            &self,
+            request: &Request<B>,
+            resource: Option<&Resource>,
+            now: UnixTime,
+        ) -> BearerStep<'_> {
+            let challenge = Challenge::for_resource(&self.config.realm, resource);
+            let error = |reason| {
+                BearerStep::Done(Err(BearerError {
+                    reason,
+                    required_scope: None,
+                    challenge: challenge.clone(),
+                }))
+            };
+            let token = match extract(request) {
+                Err(reason) => return error(Some(reason)),
+                Ok(None) => return error(None),
+                Ok(Some(token)) => token,
+            };
+            if parse_token(TokenKind::AccessToken, &token).is_none() {
+                return error(Some(Reason::AccessTokenInvalid));
+            }
+            lookup(self, now, resource.cloned(), challenge.clone(), Secret::new(token), 0)
+        }
+    }
+}
+
+pub use validation::{AccessTokenLookup, BearerStep};

@@ -1,0 +1,185 @@
+//! The authorization-code grant at the token endpoint (OAuth 2.1 §4.1.3).
+//!
+//! The code is first *read*, and every check (client binding, redirect URI, PKCE,
+//! resource) runs against the record; only then is it *consumed* atomically. So a request
+//! with a wrong verifier or from the wrong client neither burns the code nor, for a code
+//! already used, revokes its grant (§7.5.2: that would hand attackers a denial of
+//! service). A replay that would otherwise succeed revokes everything the code issued.
+
+use crate::crypto::{parse_token, TokenKind};
+use crate::error::{Reason, StoreError};
+use crate::model::CodeRecord;
+use crate::pkce;
+use crate::resource::{self, ResourceSet};
+use crate::secret::Secret;
+use crate::store::{CodeLookup, ConsumeOutcome};
+use crate::token::{
+    issue_tokens, Authenticated, CodeConsumption, CodeLookupStep, GrantRevocation, Issue,
+    TokenPersistence, TokenStep,
+};
+use crate::token::steps::store_failed;
+
+pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
+    let code = match request.params.single("code") {
+        Err(reason) => return request.fail(reason),
+        Ok(None) => return request.fail(Reason::MissingParameter),
+        Ok(Some(code)) => code,
+    };
+    let Some(code) = parse_token(TokenKind::AuthorizationCode, code) else {
+        return request.fail(Reason::CodeNotFound);
+    };
+    let code = Secret::new(code);
+    lookup(request, code, 0)
+}
+
+fn lookup(request: Authenticated<'_>, code: Secret, key_index: usize) -> TokenStep<'_> {
+    match request.machine.lookup_hash(code.expose(), key_index) {
+        Some(hash) => TokenStep::NeedsCode(CodeLookupStep {
+            request,
+            code,
+            key_index,
+            hash,
+        }),
+        None => request.fail(Reason::CodeNotFound),
+    }
+}
+
+/// The checks of OAuth 2.1 §4.1.3 and RFC 8707 §2.2; returns the access token's audience.
+fn validate(request: &Authenticated<'_>, record: &CodeRecord) -> Result<ResourceSet, Reason> {
+    let params = &request.params;
+    let redirect_uri = params.single("redirect_uri")?;
+    let verifier = params.single("code_verifier")?;
+    if record.expires_at.is_expired_at(request.now) {
+        return Err(Reason::CodeNotFound);
+    }
+    if record.client_id != request.client.id {
+        return Err(Reason::CodeClientMismatch);
+    }
+    // OAuth 2.1 §10.2 (RFC 6749 §4.1.3): required and identical when the authorization
+    // request carried it; when it was omitted there, a value sent here must still match.
+    let redirect_ok = match redirect_uri {
+        Some(sent) => sent == record.redirect_uri,
+        None => !record.redirect_uri_in_request,
+    };
+    if !redirect_ok {
+        return Err(Reason::CodeRedirectUriMismatch);
+    }
+    match (&record.challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if !pkce::verify(challenge, verifier) {
+                return Err(Reason::CodeVerifierMismatch);
+            }
+        }
+        (Some(_), None) => return Err(Reason::CodeVerifierMissing),
+        // RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a downgrade.
+        (None, Some(_)) => return Err(Reason::CodeVerifierWithoutChallenge),
+        // Only reachable when the host turned off PKCE for confidential clients (C-1).
+        (None, None) => {}
+    }
+    resource::narrow(params.all("resource"), &record.resources)
+}
+
+pub(crate) fn on_lookup(
+    step: CodeLookupStep<'_>,
+    answer: Result<CodeLookup, StoreError>,
+) -> TokenStep<'_> {
+    let CodeLookupStep {
+        request,
+        code,
+        key_index,
+        hash,
+    } = step;
+    match answer {
+        Err(e) => store_failed(request.machine, &e, request.used_authorization_header),
+        Ok(CodeLookup::NotFound) => lookup(request, code, key_index + 1),
+        Ok(CodeLookup::Active(record)) => match validate(&request, &record) {
+            Err(reason) => request.fail(reason),
+            Ok(audience) => TokenStep::NeedsConsume(CodeConsumption {
+                request,
+                code,
+                hash,
+                audience,
+            }),
+        },
+        Ok(CodeLookup::Used(record)) => match validate(&request, &record) {
+            Err(reason) => request.fail(reason),
+            Ok(_) => replayed(request, record.grant_id),
+        },
+    }
+}
+
+fn replayed(request: Authenticated<'_>, grant_id: crate::model::GrantId) -> TokenStep<'_> {
+    tracing::warn!(
+        event = "code_replay",
+        client_id = %request.client.id,
+        grant_id = %grant_id,
+        "authorization code redeemed twice; revoking its grant"
+    );
+    TokenStep::NeedsRevocation(GrantRevocation {
+        machine: request.machine,
+        used_authorization_header: request.used_authorization_header,
+        grant_id,
+        reason: Reason::CodeReplayed,
+    })
+}
+
+pub(crate) fn on_consume(
+    step: CodeConsumption<'_>,
+    answer: Result<ConsumeOutcome, StoreError>,
+) -> TokenStep<'_> {
+    let CodeConsumption {
+        request,
+        code,
+        audience,
+        ..
+    } = step;
+    let record = match answer {
+        Err(e) => return store_failed(request.machine, &e, request.used_authorization_header),
+        Ok(ConsumeOutcome::NotFound) => return request.fail(Reason::CodeNotFound),
+        // Lost a race against another valid redemption: that is a replay too.
+        Ok(ConsumeOutcome::AlreadyUsed { grant_id }) => return replayed(request, grant_id),
+        Ok(ConsumeOutcome::Consumed(record)) => record,
+    };
+    let config = &request.machine.config;
+    let props_key = match record
+        .props_key
+        .as_ref()
+        .map(|wrapped| {
+            wrapped.unwrap(
+                &config.keyring,
+                TokenKind::AuthorizationCode,
+                code.expose(),
+                record.grant_id.as_str(),
+            )
+        })
+        .transpose()
+    {
+        Ok(key) => key,
+        Err(_) => return request.fail(Reason::InternalFailure),
+    };
+    let refresh = crate::token::issue::refresh_allowed(request.machine, &request.client)
+        .then(|| (record.scope.clone(), record.resources.clone()));
+    let issued = issue_tokens(
+        request.machine,
+        request.now,
+        Issue {
+            client: &request.client,
+            grant_id: &record.grant_id,
+            grant_expires_at: record.grant_expires_at,
+            scope: record.scope.clone(),
+            audience,
+            refresh,
+            props_key: props_key.as_ref(),
+        },
+    );
+    match issued {
+        Err(reason) => request.fail(reason),
+        Ok((tokens, response)) => TokenStep::Persist(TokenPersistence {
+            machine: request.machine,
+            used_authorization_header: request.used_authorization_header,
+            new_grant: None,
+            tokens,
+            response,
+        }),
+    }
+}

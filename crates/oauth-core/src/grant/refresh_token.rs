@@ -1,0 +1,176 @@
+//! The refresh-token grant (OAuth 2.1 §4.3) with rotation.
+//!
+//! Every refresh retires the presented token and issues a successor with exactly the
+//! presented token's scope and resources (§4.3.3), even when this request narrowed the
+//! access token. Presenting a retired token again, by the client it was issued to, is
+//! reuse: the whole grant is revoked (§4.3.1, RFC 9700 §4.14.2).
+
+use crate::crypto::{parse_token, TokenKind};
+use crate::error::{Reason, StoreError};
+use crate::model::GrantId;
+use crate::resource;
+use crate::scope;
+use crate::secret::Secret;
+use crate::store::{RefreshLookup, RotateOutcome};
+use crate::token::steps::store_failed;
+use crate::token::{
+    issue_tokens, Authenticated, GrantRevocation, Issue, RefreshLookupStep, RefreshRotation,
+    TokenStep,
+};
+
+pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
+    let token = match request.params.single("refresh_token") {
+        Err(reason) => return request.fail(reason),
+        Ok(None) => return request.fail(Reason::MissingParameter),
+        Ok(Some(token)) => token,
+    };
+    let Some(token) = parse_token(TokenKind::RefreshToken, token) else {
+        return request.fail(Reason::RefreshTokenNotFound);
+    };
+    let token = Secret::new(token);
+    lookup(request, token, 0)
+}
+
+fn lookup(request: Authenticated<'_>, token: Secret, key_index: usize) -> TokenStep<'_> {
+    match request.machine.lookup_hash(token.expose(), key_index) {
+        Some(hash) => TokenStep::NeedsRefresh(RefreshLookupStep {
+            request,
+            token,
+            key_index,
+            hash,
+        }),
+        None => request.fail(Reason::RefreshTokenNotFound),
+    }
+}
+
+fn reused<'m>(
+    machine: &'m crate::machine::Machine,
+    used_header: bool,
+    client_id: &crate::model::ClientId,
+    grant_id: GrantId,
+) -> TokenStep<'m> {
+    tracing::warn!(
+        event = "refresh_token_reuse",
+        client_id = %client_id,
+        grant_id = %grant_id,
+        "retired refresh token presented again; revoking its grant"
+    );
+    TokenStep::NeedsRevocation(GrantRevocation {
+        machine,
+        used_authorization_header: used_header,
+        grant_id,
+        reason: Reason::RefreshTokenReused,
+    })
+}
+
+pub(crate) fn on_lookup(
+    step: RefreshLookupStep<'_>,
+    answer: Result<RefreshLookup, StoreError>,
+) -> TokenStep<'_> {
+    let RefreshLookupStep {
+        request,
+        token,
+        key_index,
+        hash,
+    } = step;
+    let record = match answer {
+        Err(e) => return store_failed(request.machine, &e, request.used_authorization_header),
+        Ok(RefreshLookup::NotFound) => return lookup(request, token, key_index + 1),
+        Ok(RefreshLookup::Retired {
+            grant_id,
+            client_id,
+            ..
+        }) => {
+            // Only the client the token was issued to triggers revocation; anyone else
+            // learns nothing and revokes nothing.
+            if client_id != request.client.id {
+                return request.fail(Reason::RefreshTokenClientMismatch);
+            }
+            return reused(
+                request.machine,
+                request.used_authorization_header,
+                &request.client.id,
+                grant_id,
+            );
+        }
+        Ok(RefreshLookup::Active(record)) => record,
+    };
+    if record.client_id != request.client.id {
+        return request.fail(Reason::RefreshTokenClientMismatch);
+    }
+    if record.expires_at.is_expired_at(request.now) {
+        return request.fail(Reason::RefreshTokenNotFound);
+    }
+    let access_scope = match request
+        .params
+        .single("scope")
+        .and_then(|requested| scope::narrow(requested, &record.scope))
+    {
+        Ok(scope) => scope,
+        Err(reason) => return request.fail(reason),
+    };
+    let audience = match resource::narrow(request.params.all("resource"), &record.resources) {
+        Ok(audience) => audience,
+        Err(reason) => return request.fail(reason),
+    };
+    let config = &request.machine.config;
+    let props_key = match record
+        .props_key
+        .as_ref()
+        .map(|wrapped| {
+            wrapped.unwrap(
+                &config.keyring,
+                TokenKind::RefreshToken,
+                token.expose(),
+                record.grant_id.as_str(),
+            )
+        })
+        .transpose()
+    {
+        Ok(key) => key,
+        Err(_) => return request.fail(Reason::InternalFailure),
+    };
+    let issued = issue_tokens(
+        request.machine,
+        request.now,
+        Issue {
+            client: &request.client,
+            grant_id: &record.grant_id,
+            grant_expires_at: record.grant_expires_at,
+            scope: access_scope,
+            audience,
+            refresh: Some((record.scope.clone(), record.resources.clone())),
+            props_key: props_key.as_ref(),
+        },
+    );
+    match issued {
+        Err(reason) => request.fail(reason),
+        Ok((successor, response)) => TokenStep::NeedsRotation(RefreshRotation {
+            machine: request.machine,
+            now: request.now,
+            used_authorization_header: request.used_authorization_header,
+            client_id: request.client.id.clone(),
+            old: hash,
+            successor,
+            response,
+        }),
+    }
+}
+
+pub(crate) fn on_rotate(
+    step: RefreshRotation<'_>,
+    answer: Result<RotateOutcome, StoreError>,
+) -> TokenStep<'_> {
+    let used_header = step.used_authorization_header;
+    match answer {
+        Err(e) => store_failed(step.machine, &e, used_header),
+        Ok(RotateOutcome::Rotated) => TokenStep::Respond(step.response.into_response()),
+        // A concurrent rotation won: this presentation is a reuse of a retired token.
+        Ok(RotateOutcome::Reused { grant_id }) => {
+            reused(step.machine, used_header, &step.client_id, grant_id)
+        }
+        Ok(RotateOutcome::NotFound) => {
+            crate::token::fail(step.machine, Reason::RefreshTokenNotFound, used_header)
+        }
+    }
+}

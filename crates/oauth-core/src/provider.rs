@@ -1,0 +1,368 @@
+//! The driver: answers the machine's steps from a [`Store`], one loop per request.
+//!
+//! No protocol decision is made here. Every branch below matches a step and calls the
+//! store method the step names; what to do with the answer is the machine's business.
+
+use std::sync::Arc;
+
+use http::Request;
+
+use crate::authorize::{
+    AuthorizationError, AuthorizeStep, CompleteStep, Decision, PendingAuthorization,
+};
+use crate::bearer::{Access, BearerError, BearerStep};
+use crate::clients::{NewClient, RegisteredClient};
+use crate::config::{Config, ConfigBuilder, Issuer};
+use crate::crypto::Keyring;
+use crate::error::{ApiMisuse, ConfigError, Reason, StoreError};
+use crate::machine::Machine;
+use crate::model::{GrantId, GrantRecord, UserId};
+use crate::resource::Resource;
+use crate::response::HttpResponse;
+use crate::store::Store;
+use crate::time::{Clock, SystemClock, UnixTime};
+use crate::token::TokenStep;
+
+/// An OAuth 2.1 authorization server over a [`Store`]: the one-call API.
+///
+/// ```
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use oauth_core::{Issuer, KeyId, Keyring, Provider};
+/// # let secret_from_env = [7u8; 32];
+/// let provider = Provider::builder(Issuer::new("https://auth.example.com")?)
+///     .keys(Keyring::from_secret(KeyId::new("2026-11")?, &secret_from_env)?)
+///     .scopes(["read", "write"])
+///     .resource("https://api.example.com/mcp")
+///     .build(oauth_store_memory::MemoryStore::new())?;
+/// # let _ = provider; Ok(()) }
+/// ```
+pub struct Provider<S> {
+    machine: Machine,
+    store: S,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> std::fmt::Debug for Provider<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("config", self.machine.config())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Provider`]; the configuration setters are those of [`ConfigBuilder`].
+#[must_use]
+pub struct ProviderBuilder {
+    config: ConfigBuilder,
+    clock: Arc<dyn Clock>,
+}
+
+macro_rules! forward {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*); )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $($arg: $ty),*) -> Self {
+                self.config = self.config.$name($($arg),*);
+                self
+            }
+        )*
+    };
+}
+
+impl ProviderBuilder {
+    forward! {
+        /// See [`ConfigBuilder::keys`].
+        fn keys(keyring: Keyring);
+        /// See [`ConfigBuilder::random`].
+        fn random(random: Arc<dyn crate::SecureRandom>);
+        /// See [`ConfigBuilder::resource`].
+        fn resource(resource: impl Into<String>);
+        /// See [`ConfigBuilder::require_resource`].
+        fn require_resource(require: bool);
+        /// See [`ConfigBuilder::lifetimes`].
+        fn lifetimes(lifetimes: crate::Lifetimes);
+        /// See [`ConfigBuilder::pkce`].
+        fn pkce(pkce: crate::PkcePolicy);
+        /// See [`ConfigBuilder::redirect_matching`].
+        fn redirect_matching(options: crate::redirect_uri::MatchOptions);
+        /// See [`ConfigBuilder::issue_refresh_tokens`].
+        fn issue_refresh_tokens(issue: bool);
+        /// See [`ConfigBuilder::max_body_bytes`].
+        fn max_body_bytes(bytes: usize);
+        /// See [`ConfigBuilder::token_path`].
+        fn token_path(path: impl Into<String>);
+        /// See [`ConfigBuilder::realm`].
+        fn realm(realm: impl Into<String>);
+    }
+
+    /// See [`ConfigBuilder::scopes`].
+    pub fn scopes<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.config = self.config.scopes(scopes);
+        self
+    }
+
+    /// See [`ConfigBuilder::default_scope`].
+    pub fn default_scope<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.config = self.config.default_scope(scopes);
+        self
+    }
+
+    /// The clock the driver reads once per request (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the configuration and attaches the store.
+    pub fn build<S: Store>(self, store: S) -> Result<Provider<S>, ConfigError> {
+        Ok(Provider {
+            machine: Machine::new(self.config.build()?),
+            store,
+            clock: self.clock,
+        })
+    }
+}
+
+impl<S: Store> Provider<S> {
+    /// Starts building a provider for `issuer`.
+    pub fn builder(issuer: Issuer) -> ProviderBuilder {
+        ProviderBuilder {
+            config: Config::builder(issuer),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A provider from a finished configuration.
+    pub fn new(config: Config, store: S) -> Self {
+        Provider {
+            machine: Machine::new(config),
+            store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The machine, for hosts that drive some steps themselves.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.machine.config()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// Handles a request to a protocol endpoint by path (currently the token endpoint);
+    /// anything else is 404.
+    pub async fn handle<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
+        if request.uri().path() == self.config().token_path() {
+            return self.token(request).await;
+        }
+        let mut response = HttpResponse::new(bytes::Bytes::new());
+        *response.status_mut() = http::StatusCode::NOT_FOUND;
+        response
+    }
+
+    /// Handles a token-endpoint request (OAuth 2.1 §3.2).
+    pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
+        let now = self.now();
+        let mut step = self.machine.token_request(request, now);
+        loop {
+            step = match step {
+                TokenStep::NeedsClient(q) => {
+                    let answer = self.store.client(q.client_id()).await;
+                    q.resume(answer)
+                }
+                TokenStep::NeedsCode(q) => {
+                    let answer = self.store.find_code(q.hash(), q.now()).await;
+                    q.resume(answer)
+                }
+                TokenStep::NeedsConsume(q) => {
+                    let answer = self.store.consume_code(q.hash(), q.now()).await;
+                    q.resume(answer)
+                }
+                TokenStep::NeedsRefresh(q) => {
+                    let answer = self.store.find_refresh(q.hash(), q.now()).await;
+                    q.resume(answer)
+                }
+                TokenStep::NeedsRotation(q) => {
+                    let answer = self.store.rotate_refresh(q.old(), q.successor(), q.now()).await;
+                    q.resume(answer)
+                }
+                TokenStep::NeedsRevocation(q) => {
+                    let answer = self.store.revoke_grant(q.grant_id()).await;
+                    q.resume(answer)
+                }
+                TokenStep::Persist(q) => {
+                    let answer = self.store.store_tokens(q.new_grant(), q.tokens()).await;
+                    q.resume(answer)
+                }
+                TokenStep::Respond(response) => return response,
+            };
+        }
+    }
+
+    async fn drive_authorize(&self, mut step: AuthorizeStep<'_>) -> Result<PendingAuthorization, AuthorizationError> {
+        loop {
+            step = match step {
+                AuthorizeStep::NeedsClient(q) => {
+                    let answer = self.store.client(q.client_id()).await;
+                    q.resume(answer)
+                }
+                AuthorizeStep::Done(result) => return result,
+            };
+        }
+    }
+
+    /// Validates an authorization request (OAuth 2.1 §4.1.1). On success, show login and
+    /// consent, carrying [`Provider::seal_ticket`] through the pages; on
+    /// [`AuthorizationError::Fatal`] show an error page; otherwise send the redirect.
+    pub async fn begin_authorization<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<PendingAuthorization, AuthorizationError> {
+        let step = self.machine.authorization_request(request, self.now());
+        self.drive_authorize(step).await
+    }
+
+    /// Seals a pending authorization into a ticket bound to the user's browser session.
+    pub fn seal_ticket(
+        &self,
+        pending: &PendingAuthorization,
+        session_binding: &[u8],
+    ) -> Result<String, AuthorizationError> {
+        self.machine
+            .seal_ticket(pending, session_binding)
+            .map_err(AuthorizationError::Fatal)
+    }
+
+    /// Opens a ticket from the consent form and re-validates it.
+    pub async fn resume_authorization(
+        &self,
+        ticket: &str,
+        session_binding: &[u8],
+    ) -> Result<PendingAuthorization, AuthorizationError> {
+        let step = self
+            .machine
+            .resume_authorization(ticket, session_binding, self.now());
+        self.drive_authorize(step).await
+    }
+
+    /// Completes an authorization with the user's decision: the redirect to send back to
+    /// the client (303), carrying a code, or `access_denied`.
+    pub async fn complete_authorization(
+        &self,
+        pending: PendingAuthorization,
+        decision: Decision,
+    ) -> Result<HttpResponse, AuthorizationError> {
+        let mut step = self
+            .machine
+            .complete_authorization(pending, decision, self.now());
+        loop {
+            step = match step {
+                CompleteStep::NeedsMarker(q) => {
+                    let answer = self.store.insert_once(q.key(), q.expires_at(), q.now()).await;
+                    q.resume(answer)
+                }
+                CompleteStep::Persist(q) => {
+                    let answer = self.store.create_grant_with_code(q.grant(), q.code()).await;
+                    q.resume(answer)
+                }
+                CompleteStep::Done(result) => return result,
+            };
+        }
+    }
+
+    /// Validates a bearer-protected request for this server's one configured resource
+    /// (or, with no resource configured, without an audience check).
+    pub async fn authenticate<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<Access, BearerError> {
+        let mut resources = self.config().resources().iter();
+        match (resources.next(), resources.next()) {
+            (only, None) => {
+                let only = only.cloned();
+                self.authenticate_for(request, only.as_ref()).await
+            }
+            _ => {
+                tracing::error!("several resources are configured: call authenticate_for");
+                Err(BearerError::internal(self.config()))
+            }
+        }
+    }
+
+    /// Validates a bearer-protected request for `resource`.
+    pub async fn authenticate_for<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+        resource: Option<&Resource>,
+    ) -> Result<Access, BearerError> {
+        let mut step = self.machine.bearer_request(request, resource, self.now());
+        loop {
+            step = match step {
+                BearerStep::NeedsAccessToken(q) => {
+                    let answer = self.store.access_token(q.hash(), q.now()).await;
+                    q.resume(answer)
+                }
+                BearerStep::Done(result) => return result,
+            };
+        }
+    }
+
+    /// Registers a client and stores it; the secret in the result is shown once.
+    pub async fn register_client(&self, new: NewClient) -> Result<RegisteredClient, RegistrationError> {
+        let registered = self.machine.register_client(new, self.now())?;
+        self.store.put_client(&registered.client).await?;
+        Ok(registered)
+    }
+
+    /// The user's unexpired grants (for an "authorized apps" page).
+    pub async fn grants_for_user(&self, user: &UserId) -> Result<Vec<GrantRecord>, StoreError> {
+        self.store.grants_for_user(user, self.now()).await
+    }
+
+    /// Revokes a grant and every code and token issued under it.
+    pub async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
+        tracing::info!(event = "grant_revoked", grant_id = %grant);
+        self.store.revoke_grant(grant).await
+    }
+}
+
+/// Registering a client failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistrationError {
+    /// The registration data is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ApiMisuse),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl BearerError {
+    fn internal(config: &Config) -> BearerError {
+        BearerError {
+            reason: Some(Reason::InternalFailure),
+            required_scope: None,
+            challenge: crate::bearer::Challenge::for_resource(&config.realm, None),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Complete HTTP responses: status, headers and body, built in one place.
+//!
+//! Every response that can carry a token, a credential or an error about one gets
+//! `Cache-Control: no-store` and `Pragma: no-cache` (OAuth 2.1 §3.2.3, §3.2.4); error
+//! fields come only from [`Reason`], never from request data.
+
+use bytes::Bytes;
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, PRAGMA, REFERRER_POLICY,
+    WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use http::{HeaderValue, Response, StatusCode};
+use serde::Serialize;
+
+use crate::error::{ErrorCode, Reason};
+
+/// An HTTP response as the core builds it.
+pub type HttpResponse = Response<Bytes>;
+
+fn with_no_store(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn build(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A JSON response that must not be cached (it carries tokens or secrets).
+pub(crate) fn json_no_store(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(json) => with_no_store(build(status, "application/json", json)),
+        Err(_) => server_error(),
+    }
+}
+
+fn server_error() -> HttpResponse {
+    with_no_store(build(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "application/json",
+        br#"{"error":"server_error"}"#.to_vec(),
+    ))
+}
+
+/// The body of an OAuth error response (OAuth 2.1 §3.2.4).
+#[derive(Serialize)]
+struct ErrorBody {
+    error: &'static str,
+    error_description: &'static str,
+}
+
+/// The status of a token-endpoint error (OAuth 2.1 §3.2.4; RFC 6749 §5.2).
+fn token_error_status(reason: Reason, used_authorization_header: bool) -> StatusCode {
+    match reason.code() {
+        ErrorCode::InvalidClient if used_authorization_header => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ if reason == Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        _ if reason == Reason::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A JSON error response of the token endpoint (and of other JSON endpoints).
+///
+/// `invalid_client` is 401; when the client used the `Authorization` header the response
+/// carries a `WWW-Authenticate: Basic` challenge (OAuth 2.1 §3.2.4).
+pub(crate) fn token_error(
+    reason: Reason,
+    used_authorization_header: bool,
+    realm: &str,
+) -> HttpResponse {
+    let body = ErrorBody {
+        error: reason.code().as_str(),
+        error_description: reason.description(),
+    };
+    let mut response = json_no_store(token_error_status(reason, used_authorization_header), &body);
+    if reason.code() == ErrorCode::InvalidClient && used_authorization_header {
+        if let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+    }
+    if reason == Reason::MethodNotAllowed {
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// A redirect to a validated client URI. 303 after a form post, so the browser never
+/// re-posts credentials to the client (OAuth 2.1 §7.5.3); 302 after a GET.
+pub(crate) fn redirect(location: &str, after_post: bool) -> HttpResponse {
+    let status = if after_post {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::FOUND
+    };
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(LOCATION, value);
+        }
+        Err(_) => return server_error(),
+    }
+    // The Location carries a code; keep it out of caches and Referer headers.
+    response
+        .headers_mut()
+        .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    with_no_store(response)
+}
+
+/// Headers every HTML page of the authorization UI carries: no framing (clickjacking,
+/// OAuth 2.1 §7.11), no referrer, no third-party resources (RFC 9700 §4.2.4).
+pub fn add_page_security_headers(headers: &mut http::HeaderMap) {
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A plain-text error page for authorization errors that must not be redirected
+/// (unknown client, untrusted redirect URI). The text is fixed per [`Reason`].
+pub(crate) fn error_page(reason: Reason) -> HttpResponse {
+    let status = match reason.code() {
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = format!(
+        "Authorization request rejected: {} ({}).\n",
+        reason.description(),
+        reason.code()
+    );
+    let mut response = build(status, "text/plain; charset=utf-8", body.into_bytes());
+    add_page_security_headers(response.headers_mut());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn o21_18_invalid_client_with_basic_is_401_with_challenge() {
+        let r = token_error(Reason::ClientSecretMismatch, true, "as");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], "Basic realm=\"as\"");
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "invalid_client");
+    }
+
+    #[test]
+    fn o21_52_error_responses_are_no_store() {
+        let r = token_error(Reason::CodeNotFound, false, "as");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(r.headers()[PRAGMA], "no-cache");
+    }
+
+    #[test]
+    fn o21_41_redirect_after_post_is_303_never_307() {
+        assert_eq!(redirect("https://c/cb", true).status(), StatusCode::SEE_OTHER);
+        assert_eq!(redirect("https://c/cb", false).status(), StatusCode::FOUND);
+    }
+
+    #[test]
+    fn o21_42_error_pages_forbid_framing() {
+        let r = error_page(Reason::RedirectUriMismatch);
+        assert_eq!(r.headers()[X_FRAME_OPTIONS], "DENY");
+        assert!(r.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        assert!(r.headers().get(LOCATION).is_none());
+    }
+}

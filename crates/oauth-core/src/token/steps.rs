@@ -1,0 +1,277 @@
+//! The steps of a token request. Each asks the caller for one piece of stored data and is
+//! answered by `resume`, which consumes it.
+
+use crate::client_auth::authenticate;
+use crate::crypto::TokenHash;
+use crate::error::{Reason, StoreError};
+use crate::grant::{authorization_code, client_credentials, refresh_token};
+use crate::machine::Machine;
+use crate::model::{Client, ClientId, GrantId, GrantRecord, GrantType, IssuedTokens};
+use crate::resource::ResourceSet;
+use crate::response::{json_no_store, HttpResponse};
+use crate::secret::Secret;
+use crate::store::{CodeLookup, ConsumeOutcome, RefreshLookup, RotateOutcome};
+use crate::time::UnixTime;
+
+use super::issue::TokenResponse;
+use super::{fail, Authenticated, Unauthenticated};
+
+/// What the token endpoint needs next.
+#[must_use = "a step must be answered or its response sent"]
+#[non_exhaustive]
+pub enum TokenStep<'m> {
+    /// Look up the client: [`Store::client`](crate::Store::client).
+    NeedsClient(ClientLookup<'m>),
+    /// Read a code: [`Store::find_code`](crate::Store::find_code).
+    NeedsCode(CodeLookupStep<'m>),
+    /// Redeem a code: [`Store::consume_code`](crate::Store::consume_code).
+    NeedsConsume(CodeConsumption<'m>),
+    /// Read a refresh token: [`Store::find_refresh`](crate::Store::find_refresh).
+    NeedsRefresh(RefreshLookupStep<'m>),
+    /// Rotate a refresh token: [`Store::rotate_refresh`](crate::Store::rotate_refresh).
+    NeedsRotation(RefreshRotation<'m>),
+    /// Revoke a grant after a replay: [`Store::revoke_grant`](crate::Store::revoke_grant).
+    NeedsRevocation(GrantRevocation<'m>),
+    /// Persist issued tokens: [`Store::store_tokens`](crate::Store::store_tokens).
+    Persist(TokenPersistence<'m>),
+    /// Send this response; the request is complete.
+    Respond(HttpResponse),
+}
+
+/// 503 `temporarily_unavailable` for a store failure, with the failure logged.
+pub(crate) fn store_failed<'m>(
+    machine: &'m Machine,
+    error: &StoreError,
+    used_header: bool,
+) -> TokenStep<'m> {
+    tracing::error!(error = %error, source = ?std::error::Error::source(error), "store failed during a token request");
+    fail(machine, Reason::StoreUnavailable, used_header)
+}
+
+/// Asks for the client named by the request.
+pub struct ClientLookup<'m> {
+    pub(crate) request: Unauthenticated<'m>,
+}
+
+impl<'m> ClientLookup<'m> {
+    /// The client to look up.
+    #[must_use]
+    pub fn client_id(&self) -> &ClientId {
+        &self.request.presented.id
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> TokenStep<'m> {
+        let request = self.request;
+        let used_header = request.presented.used_authorization_header();
+        let client = match answer {
+            Err(e) => return store_failed(request.machine, &e, used_header),
+            Ok(None) => return fail(request.machine, Reason::UnknownClient, used_header),
+            Ok(Some(client)) => client,
+        };
+        if let Err(reason) = authenticate(
+            &client,
+            &request.presented,
+            &request.machine.config.keyring,
+            request.now,
+        ) {
+            return fail(request.machine, reason, used_header);
+        }
+        if !client.allows_grant(request.grant_type) {
+            return fail(request.machine, Reason::GrantTypeNotAllowed, used_header);
+        }
+        let authed = Authenticated {
+            machine: request.machine,
+            now: request.now,
+            params: request.params,
+            client,
+            used_authorization_header: used_header,
+        };
+        match request.grant_type {
+            GrantType::AuthorizationCode => authorization_code::start(authed),
+            GrantType::RefreshToken => refresh_token::start(authed),
+            GrantType::ClientCredentials => client_credentials::start(authed),
+        }
+    }
+}
+
+/// Asks for the code presented, by its keyed hash.
+pub struct CodeLookupStep<'m> {
+    pub(crate) request: Authenticated<'m>,
+    pub(crate) code: Secret,
+    pub(crate) key_index: usize,
+    pub(crate) hash: TokenHash,
+}
+
+impl<'m> CodeLookupStep<'m> {
+    /// The code's keyed hash.
+    #[must_use]
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.request.now
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<CodeLookup, StoreError>) -> TokenStep<'m> {
+        authorization_code::on_lookup(self, answer)
+    }
+}
+
+/// Asks to redeem a code that passed every check.
+pub struct CodeConsumption<'m> {
+    pub(crate) request: Authenticated<'m>,
+    pub(crate) code: Secret,
+    pub(crate) hash: TokenHash,
+    pub(crate) audience: ResourceSet,
+}
+
+impl<'m> CodeConsumption<'m> {
+    /// The code's keyed hash.
+    #[must_use]
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.request.now
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<ConsumeOutcome, StoreError>) -> TokenStep<'m> {
+        authorization_code::on_consume(self, answer)
+    }
+}
+
+/// Asks for the refresh token presented, by its keyed hash.
+pub struct RefreshLookupStep<'m> {
+    pub(crate) request: Authenticated<'m>,
+    pub(crate) token: Secret,
+    pub(crate) key_index: usize,
+    pub(crate) hash: TokenHash,
+}
+
+impl<'m> RefreshLookupStep<'m> {
+    /// The refresh token's keyed hash.
+    #[must_use]
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.request.now
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<RefreshLookup, StoreError>) -> TokenStep<'m> {
+        refresh_token::on_lookup(self, answer)
+    }
+}
+
+/// Asks to retire a refresh token and store its successors in one step.
+pub struct RefreshRotation<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) now: UnixTime,
+    pub(crate) used_authorization_header: bool,
+    pub(crate) client_id: ClientId,
+    pub(crate) old: TokenHash,
+    pub(crate) successor: IssuedTokens,
+    pub(crate) response: TokenResponse,
+}
+
+impl<'m> RefreshRotation<'m> {
+    /// The keyed hash of the token being retired.
+    #[must_use]
+    pub fn old(&self) -> &TokenHash {
+        &self.old
+    }
+
+    /// The tokens that replace it.
+    #[must_use]
+    pub fn successor(&self) -> &IssuedTokens {
+        &self.successor
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.now
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<RotateOutcome, StoreError>) -> TokenStep<'m> {
+        refresh_token::on_rotate(self, answer)
+    }
+}
+
+/// Asks to revoke a grant whose code or refresh token was replayed.
+pub struct GrantRevocation<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) used_authorization_header: bool,
+    pub(crate) grant_id: GrantId,
+    pub(crate) reason: Reason,
+}
+
+impl<'m> GrantRevocation<'m> {
+    /// The grant to revoke.
+    #[must_use]
+    pub fn grant_id(&self) -> &GrantId {
+        &self.grant_id
+    }
+
+    /// Continues with the store's answer. A failed revocation answers 503, never the
+    /// ordinary error, so it is not mistaken for done.
+    pub fn resume(self, answer: Result<(), StoreError>) -> TokenStep<'m> {
+        match answer {
+            Ok(()) => fail(self.machine, self.reason, self.used_authorization_header),
+            Err(e) => store_failed(self.machine, &e, self.used_authorization_header),
+        }
+    }
+}
+
+/// Asks to persist issued tokens (and the grant they create, for client credentials).
+pub struct TokenPersistence<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) used_authorization_header: bool,
+    pub(crate) new_grant: Option<GrantRecord>,
+    pub(crate) tokens: IssuedTokens,
+    pub(crate) response: TokenResponse,
+}
+
+impl<'m> TokenPersistence<'m> {
+    /// The grant to create with the tokens, if any.
+    #[must_use]
+    pub fn new_grant(&self) -> Option<&GrantRecord> {
+        self.new_grant.as_ref()
+    }
+
+    /// The tokens to store.
+    #[must_use]
+    pub fn tokens(&self) -> &IssuedTokens {
+        &self.tokens
+    }
+
+    /// Continues with the store's answer: the token response, or 503.
+    pub fn resume(self, answer: Result<(), StoreError>) -> TokenStep<'m> {
+        match answer {
+            Ok(()) => TokenStep::Respond(self.response.into_response()),
+            Err(e) => store_failed(self.machine, &e, self.used_authorization_header),
+        }
+    }
+}
+
+impl TokenResponse {
+    /// The 200 response (OAuth 2.1 §3.2.3).
+    pub(crate) fn into_response(self) -> HttpResponse {
+        json_no_store(http::StatusCode::OK, &self.body())
+    }
+}
+
