@@ -24,9 +24,9 @@ use crate::time::UnixTime;
 fn is_token68(value: &str) -> bool {
     let body = value.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// Reads the bearer token of a request. `Ok(None)` if the request carries none.
@@ -72,7 +72,10 @@ fn body_token<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<String>, Re
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     let body = request.body().as_ref();
     if !is_form || !body.is_ascii() {
         return Ok(None);
@@ -202,9 +205,10 @@ impl BearerError {
         if let Ok(value) = HeaderValue::from_str(&self.challenge()) {
             response.headers_mut().insert(WWW_AUTHENTICATE, value);
         }
-        response
-            .headers_mut()
-            .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
         response
     }
 }
@@ -296,7 +300,9 @@ mod tests {
         };
         let c = err.challenge();
         assert!(c.starts_with("Bearer realm=\"api\""));
-        assert!(c.contains("resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""));
+        assert!(c.contains(
+            "resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""
+        ));
         assert!(!c.contains("error"));
         assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
     }
@@ -308,9 +314,18 @@ mod tests {
             required_scope: None,
             challenge: challenge(),
         };
-        assert_eq!(mk(Reason::MalformedBearerRequest).status(), StatusCode::BAD_REQUEST);
-        assert_eq!(mk(Reason::AccessTokenInvalid).status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(mk(Reason::InsufficientScope).status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            mk(Reason::MalformedBearerRequest).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            mk(Reason::AccessTokenInvalid).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            mk(Reason::InsufficientScope).status(),
+            StatusCode::FORBIDDEN
+        );
         assert!(mk(Reason::AccessTokenInvalid)
             .challenge()
             .contains("error=\"invalid_token\""));
@@ -328,9 +343,16 @@ mod tests {
         };
         let c = err.challenge();
         for name in ["realm=", "scope=", "error=", "error_description="] {
-            assert_eq!(c.matches(&format!(" {name}")).count() + c.matches(&format!(",{name}")).count(), 1, "{name} in {c}");
+            assert_eq!(
+                c.matches(&format!(" {name}")).count() + c.matches(&format!(",{name}")).count(),
+                1,
+                "{name} in {c}"
+            );
         }
-        let inner: String = c.trim_start_matches("Bearer ").replace("\", ", "").replace("=\"", "");
+        let inner: String = c
+            .trim_start_matches("Bearer ")
+            .replace("\", ", "")
+            .replace("=\"", "");
         assert!(!inner.trim_end_matches('"').contains(['"', '\\']), "{c}");
     }
 }
@@ -428,8 +450,15 @@ mod validation {
                 (Some(wrapped), Some(sealed)) => {
                     let keyring = &self.machine.config.keyring;
                     let opened = wrapped
-                        .unwrap(keyring, TokenKind::AccessToken, self.token.expose(), grant.id.as_str())
-                        .and_then(|key| sealed.open(&key, grant.id.as_str(), grant.client_id.as_str()));
+                        .unwrap(
+                            keyring,
+                            TokenKind::AccessToken,
+                            self.token.expose(),
+                            grant.id.as_str(),
+                        )
+                        .and_then(|key| {
+                            sealed.open(&key, grant.id.as_str(), grant.client_id.as_str())
+                        });
                     match opened {
                         Ok(props) => Some(props),
                         Err(e) => {
@@ -505,7 +534,14 @@ mod validation {
             if parse_token(TokenKind::AccessToken, &token).is_none() {
                 return error(Some(Reason::AccessTokenInvalid));
             }
-            lookup(self, now, resource.cloned(), challenge.clone(), Secret::new(token), 0)
+            lookup(
+                self,
+                now,
+                resource.cloned(),
+                challenge.clone(),
+                Secret::new(token),
+                0,
+            )
         }
     }
 }

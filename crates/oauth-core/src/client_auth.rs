@@ -148,7 +148,10 @@ pub fn authenticate(
     let Some(digest) = &client.secret else {
         return Err(Reason::ClientSecretMismatch);
     };
-    if client.secret_expires_at.is_some_and(|t| t.is_expired_at(now)) {
+    if client
+        .secret_expires_at
+        .is_some_and(|t| t.is_expired_at(now))
+    {
         return Err(Reason::ClientSecretExpired);
     }
     let Some(key) = keyring.by_id(&digest.key_id) else {
@@ -194,14 +197,22 @@ mod tests {
         assert_eq!(id, "my:client");
         assert_eq!(secret, "a+b:c%");
         let plus = STANDARD.encode("id:a+b");
-        assert_eq!(parse_basic(format!("Basic {plus}").as_bytes()).unwrap().1, "a b");
+        assert_eq!(
+            parse_basic(format!("Basic {plus}").as_bytes()).unwrap().1,
+            "a b"
+        );
     }
 
     #[test]
     fn basic_scheme_is_case_insensitive_and_malformed_values_are_refused() {
         let v = STANDARD.encode("id:s");
         assert!(parse_basic(format!("bAsIc {v}").as_bytes()).is_ok());
-        for bad in ["Basic", "Basic !!!", "Bearer abc", &format!("Basic {}", STANDARD.encode("nocolon"))] {
+        for bad in [
+            "Basic",
+            "Basic !!!",
+            "Bearer abc",
+            &format!("Basic {}", STANDARD.encode("nocolon")),
+        ] {
             assert_eq!(
                 parse_basic(bad.as_bytes()),
                 Err(Reason::MalformedBasicCredentials),
@@ -223,7 +234,10 @@ mod tests {
             presented_client(&headers(&[&format!("Basic {v}")]), &body),
             Err(Reason::MultipleAuthMethods)
         );
-        assert_eq!(Reason::MultipleAuthMethods.code(), crate::ErrorCode::InvalidRequest);
+        assert_eq!(
+            Reason::MultipleAuthMethods.code(),
+            crate::ErrorCode::InvalidRequest
+        );
     }
 
     #[test]

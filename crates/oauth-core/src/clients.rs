@@ -128,7 +128,9 @@ impl Machine {
         let client = Client {
             id,
             auth_method: new.auth_method,
-            secret: secret.as_ref().map(|s| self.config.keyring.digest_secret(s)),
+            secret: secret
+                .as_ref()
+                .map(|s| self.config.keyring.digest_secret(s)),
             secret_expires_at: None,
             redirect_uris: new.redirect_uris,
             grant_types: new.grant_types,

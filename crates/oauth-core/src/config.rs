@@ -125,7 +125,11 @@ impl Lifetimes {
         check(self.authorization_code, 600, "authorization_code")?;
         check(self.access_token, 24 * 3600, "access_token")?;
         check(self.refresh_token, self.grant, "refresh_token")?;
-        check(self.public_refresh_token, self.refresh_token, "public_refresh_token")?;
+        check(
+            self.public_refresh_token,
+            self.refresh_token,
+            "public_refresh_token",
+        )?;
         check(self.grant, 10 * 365 * 24 * 3600, "grant")?;
         check(self.ticket, 3600, "ticket")
     }
@@ -185,7 +189,6 @@ impl fmt::Debug for Config {
 
 impl Config {
     /// Starts a configuration for `issuer`.
-    #[must_use]
     pub fn builder(issuer: Issuer) -> ConfigBuilder {
         ConfigBuilder {
             issuer,

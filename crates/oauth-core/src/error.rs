@@ -455,37 +455,77 @@ mod tests {
 
     /// Every reason, so the character-set test below covers them all.
     pub(crate) const ALL_REASONS: &[Reason] = &[
-        Reason::BodyTooLarge, Reason::WrongContentType, Reason::MethodNotAllowed,
-        Reason::MalformedEncoding, Reason::TooManyParameters, Reason::DuplicateParameter,
-        Reason::MissingParameter, Reason::MalformedParameter, Reason::CredentialsInQuery,
-        Reason::DuplicateAuthorizationHeader, Reason::MissingClientId, Reason::UnknownClient,
-        Reason::MultipleAuthMethods, Reason::MalformedBasicCredentials,
-        Reason::AuthMethodMismatch, Reason::ClientCredentialsMissing,
-        Reason::ClientSecretMismatch, Reason::ClientSecretExpired,
-        Reason::PublicClientSentSecret, Reason::UnsupportedGrantType,
-        Reason::GrantTypeNotAllowed, Reason::PublicClientCredentialsGrant,
-        Reason::MissingResponseType, Reason::UnsupportedResponseType,
-        Reason::RedirectUriMismatch, Reason::RedirectUriRequired,
-        Reason::NoRegisteredRedirectUri, Reason::CodeChallengeRequired,
-        Reason::MalformedCodeChallenge, Reason::UnsupportedChallengeMethod, Reason::UserDenied,
-        Reason::InvalidTicket, Reason::TicketReplayed, Reason::TicketBindingMismatch,
-        Reason::MalformedScope, Reason::ScopeNotAllowed, Reason::ScopeWidened,
-        Reason::ScopeRequired, Reason::MalformedResource, Reason::UnknownResource,
-        Reason::ResourceWidened, Reason::ResourceRequired, Reason::CodeNotFound,
-        Reason::CodeReplayed, Reason::CodeClientMismatch, Reason::CodeRedirectUriMismatch,
-        Reason::CodeVerifierMissing, Reason::CodeVerifierWithoutChallenge,
-        Reason::CodeVerifierMismatch, Reason::RefreshTokenNotFound,
-        Reason::RefreshTokenReused, Reason::RefreshTokenClientMismatch,
-        Reason::AccessTokenInvalid, Reason::AccessTokenWrongAudience,
-        Reason::InsufficientScope, Reason::MalformedBearerRequest, Reason::StoreUnavailable,
+        Reason::BodyTooLarge,
+        Reason::WrongContentType,
+        Reason::MethodNotAllowed,
+        Reason::MalformedEncoding,
+        Reason::TooManyParameters,
+        Reason::DuplicateParameter,
+        Reason::MissingParameter,
+        Reason::MalformedParameter,
+        Reason::CredentialsInQuery,
+        Reason::DuplicateAuthorizationHeader,
+        Reason::MissingClientId,
+        Reason::UnknownClient,
+        Reason::MultipleAuthMethods,
+        Reason::MalformedBasicCredentials,
+        Reason::AuthMethodMismatch,
+        Reason::ClientCredentialsMissing,
+        Reason::ClientSecretMismatch,
+        Reason::ClientSecretExpired,
+        Reason::PublicClientSentSecret,
+        Reason::UnsupportedGrantType,
+        Reason::GrantTypeNotAllowed,
+        Reason::PublicClientCredentialsGrant,
+        Reason::MissingResponseType,
+        Reason::UnsupportedResponseType,
+        Reason::RedirectUriMismatch,
+        Reason::RedirectUriRequired,
+        Reason::NoRegisteredRedirectUri,
+        Reason::CodeChallengeRequired,
+        Reason::MalformedCodeChallenge,
+        Reason::UnsupportedChallengeMethod,
+        Reason::UserDenied,
+        Reason::InvalidTicket,
+        Reason::TicketReplayed,
+        Reason::TicketBindingMismatch,
+        Reason::MalformedScope,
+        Reason::ScopeNotAllowed,
+        Reason::ScopeWidened,
+        Reason::ScopeRequired,
+        Reason::MalformedResource,
+        Reason::UnknownResource,
+        Reason::ResourceWidened,
+        Reason::ResourceRequired,
+        Reason::CodeNotFound,
+        Reason::CodeReplayed,
+        Reason::CodeClientMismatch,
+        Reason::CodeRedirectUriMismatch,
+        Reason::CodeVerifierMissing,
+        Reason::CodeVerifierWithoutChallenge,
+        Reason::CodeVerifierMismatch,
+        Reason::RefreshTokenNotFound,
+        Reason::RefreshTokenReused,
+        Reason::RefreshTokenClientMismatch,
+        Reason::AccessTokenInvalid,
+        Reason::AccessTokenWrongAudience,
+        Reason::InsufficientScope,
+        Reason::MalformedBearerRequest,
+        Reason::StoreUnavailable,
         Reason::InternalFailure,
     ];
 
     #[test]
     fn o21_36_every_error_and_description_uses_only_allowed_characters() {
         for reason in ALL_REASONS {
-            assert!(reason.code().as_str().chars().all(is_error_char), "{reason:?}");
-            assert!(reason.description().chars().all(is_error_char), "{reason:?}");
+            assert!(
+                reason.code().as_str().chars().all(is_error_char),
+                "{reason:?}"
+            );
+            assert!(
+                reason.description().chars().all(is_error_char),
+                "{reason:?}"
+            );
         }
     }
 

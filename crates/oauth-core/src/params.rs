@@ -31,7 +31,10 @@ impl Params {
                 return Err(Reason::TooManyParameters);
             }
             let (name, value) = match part.iter().position(|b| *b == b'=') {
-                Some(i) => (part.get(..i).unwrap_or_default(), part.get(i + 1..).unwrap_or_default()),
+                Some(i) => (
+                    part.get(..i).unwrap_or_default(),
+                    part.get(i + 1..).unwrap_or_default(),
+                ),
                 None => (part, &[][..]),
             };
             pairs.push((decode(name)?, decode(value)?));
@@ -147,13 +150,20 @@ mod tests {
     #[test]
     fn ri_2_resource_may_repeat() {
         let p = Params::parse(b"resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb").unwrap();
-        assert_eq!(p.all("resource").collect::<Vec<_>>(), ["https://a", "https://b"]);
+        assert_eq!(
+            p.all("resource").collect::<Vec<_>>(),
+            ["https://a", "https://b"]
+        );
     }
 
     #[test]
     fn malformed_percent_escapes_are_rejected() {
         for bad in [&b"a=%"[..], b"a=%4", b"a=%zz", b"a=%%41", b"%g0=1"] {
-            assert_eq!(Params::parse(bad), Err(Reason::MalformedEncoding), "{bad:?}");
+            assert_eq!(
+                Params::parse(bad),
+                Err(Reason::MalformedEncoding),
+                "{bad:?}"
+            );
         }
     }
 

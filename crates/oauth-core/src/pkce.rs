@@ -153,7 +153,9 @@ mod tests {
             parse_challenge(Some(V1_CHALLENGE), None, false),
             Err(PkceError::UnsupportedMethod)
         );
-        let plain = parse_challenge(Some(V1_CHALLENGE), None, true).unwrap().unwrap();
+        let plain = parse_challenge(Some(V1_CHALLENGE), None, true)
+            .unwrap()
+            .unwrap();
         assert_eq!(plain.method, CodeChallengeMethod::Plain);
         assert!(verify(&plain, V1_CHALLENGE));
         assert!(!verify(&plain, V1_VERIFIER));

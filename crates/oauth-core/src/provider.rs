@@ -202,7 +202,10 @@ impl<S: Store> Provider<S> {
                     q.resume(answer)
                 }
                 TokenStep::NeedsRotation(q) => {
-                    let answer = self.store.rotate_refresh(q.old(), q.successor(), q.now()).await;
+                    let answer = self
+                        .store
+                        .rotate_refresh(q.old(), q.successor(), q.now())
+                        .await;
                     q.resume(answer)
                 }
                 TokenStep::NeedsRevocation(q) => {
@@ -218,7 +221,10 @@ impl<S: Store> Provider<S> {
         }
     }
 
-    async fn drive_authorize(&self, mut step: AuthorizeStep<'_>) -> Result<PendingAuthorization, AuthorizationError> {
+    async fn drive_authorize(
+        &self,
+        mut step: AuthorizeStep<'_>,
+    ) -> Result<PendingAuthorization, AuthorizationError> {
         loop {
             step = match step {
                 AuthorizeStep::NeedsClient(q) => {
@@ -277,7 +283,10 @@ impl<S: Store> Provider<S> {
         loop {
             step = match step {
                 CompleteStep::NeedsMarker(q) => {
-                    let answer = self.store.insert_once(q.key(), q.expires_at(), q.now()).await;
+                    let answer = self
+                        .store
+                        .insert_once(q.key(), q.expires_at(), q.now())
+                        .await;
                     q.resume(answer)
                 }
                 CompleteStep::Persist(q) => {
@@ -327,7 +336,10 @@ impl<S: Store> Provider<S> {
     }
 
     /// Registers a client and stores it; the secret in the result is shown once.
-    pub async fn register_client(&self, new: NewClient) -> Result<RegisteredClient, RegistrationError> {
+    pub async fn register_client(
+        &self,
+        new: NewClient,
+    ) -> Result<RegisteredClient, RegistrationError> {
         let registered = self.machine.register_client(new, self.now())?;
         self.store.put_client(&registered.client).await?;
         Ok(registered)

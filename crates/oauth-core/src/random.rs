@@ -31,7 +31,9 @@ impl SecureRandom for OsRandom {
     )]
     fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
         use rand_core::RngCore;
-        rand_core::OsRng.try_fill_bytes(dest).map_err(|_| RandomError)
+        rand_core::OsRng
+            .try_fill_bytes(dest)
+            .map_err(|_| RandomError)
     }
 }
 

@@ -40,7 +40,16 @@ pub enum RegistrationError {
 
 /// Schemes that must never receive an authorization response.
 const DANGEROUS_SCHEMES: &[&str] = &[
-    "javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "ftp", "ws", "wss",
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "blob",
+    "about",
+    "filesystem",
+    "ftp",
+    "ws",
+    "wss",
 ];
 
 /// Whether `host` is a loopback IP literal as RFC 8252 §7.3 means it.
@@ -179,7 +188,11 @@ fn loopback_prefix(uri: &str, options: MatchOptions) -> Option<&'static str> {
     PREFIXES
         .iter()
         .copied()
-        .chain(options.localhost_port_exception.then_some("http://localhost"))
+        .chain(
+            options
+                .localhost_port_exception
+                .then_some("http://localhost"),
+        )
         .find(|p| {
             uri.strip_prefix(p)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/', '?']))
@@ -194,7 +207,8 @@ fn strip_port(rest: &str) -> Option<&str> {
     };
     let digits = after_colon.bytes().take_while(u8::is_ascii_digit).count();
     let (port, tail) = after_colon.split_at(digits);
-    let valid_port = !port.is_empty() && port.len() <= 5 && port.parse::<u16>().is_ok_and(|p| p > 0);
+    let valid_port =
+        !port.is_empty() && port.len() <= 5 && port.parse::<u16>().is_ok_and(|p| p > 0);
     valid_port.then_some(tail)
 }
 
@@ -202,9 +216,10 @@ fn loopback_port_match(registered: &str, requested: &str, options: MatchOptions)
     let Some(prefix) = loopback_prefix(registered, options) else {
         return false;
     };
-    let (Some(reg_rest), Some(req_rest)) =
-        (registered.strip_prefix(prefix), requested.strip_prefix(prefix))
-    else {
+    let (Some(reg_rest), Some(req_rest)) = (
+        registered.strip_prefix(prefix),
+        requested.strip_prefix(prefix),
+    ) else {
         return false;
     };
     match (strip_port(reg_rest), strip_port(req_rest)) {
@@ -235,7 +250,10 @@ mod tests {
             validate_for_registration("/cb"),
             Err(RegistrationError::NotAbsolute)
         );
-        assert_eq!(validate_for_registration("https://c.example/cb?t=1"), Ok(()));
+        assert_eq!(
+            validate_for_registration("https://c.example/cb?t=1"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -260,18 +278,39 @@ mod tests {
     fn o21_29_loopback_ip_literal_may_vary_the_port_only() {
         assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:51004/cb"));
         assert!(matches("http://[::1]/cb", "http://[::1]:61023/cb"));
-        assert!(matches("http://127.0.0.1:8080/cb", "http://127.0.0.1:9999/cb"));
+        assert!(matches(
+            "http://127.0.0.1:8080/cb",
+            "http://127.0.0.1:9999/cb"
+        ));
         assert!(matches("http://127.0.0.1:8080/cb", "http://127.0.0.1/cb"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:51004/other"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:51004/cb?x=1"));
-        assert!(!matches("http://127.0.0.1/cb?a=1", "http://127.0.0.1:5/cb?a=2"));
-        assert!(!matches("https://c.example/cb", "https://c.example:8443/cb"));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51004/other"
+        ));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51004/cb?x=1"
+        ));
+        assert!(!matches(
+            "http://127.0.0.1/cb?a=1",
+            "http://127.0.0.1:5/cb?a=2"
+        ));
+        assert!(!matches(
+            "https://c.example/cb",
+            "https://c.example:8443/cb"
+        ));
         assert!(!matches("http://127.0.0.1/cb", "https://127.0.0.1:5/cb"));
         assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:0/cb"));
         assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:99999/cb"));
         assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:/cb"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1.evil.example/cb"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:80@evil.example/cb"));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1.evil.example/cb"
+        ));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:80@evil.example/cb"
+        ));
     }
 
     #[test]
@@ -300,18 +339,25 @@ mod tests {
             validate_for_registration("myapp:/cb"),
             Err(RegistrationError::PrivateSchemeNotReverseDomain)
         );
-        assert_eq!(validate_for_registration("com.example.app:/oauth2redirect"), Ok(()));
+        assert_eq!(
+            validate_for_registration("com.example.app:/oauth2redirect"),
+            Ok(())
+        );
     }
 
     #[test]
     fn o21_31_redirect_uri_required_with_several_registered() {
-        let two = vec!["https://a.example/cb".to_owned(), "https://b.example/cb".to_owned()];
+        let two = vec![
+            "https://a.example/cb".to_owned(),
+            "https://b.example/cb".to_owned(),
+        ];
         assert_eq!(
             match_redirect_uri(&two, None, MatchOptions::default()),
             Err(Reason::RedirectUriRequired)
         );
-        let chosen = match_redirect_uri(&one("https://a.example/cb"), None, MatchOptions::default())
-            .unwrap();
+        let chosen =
+            match_redirect_uri(&one("https://a.example/cb"), None, MatchOptions::default())
+                .unwrap();
         assert_eq!(chosen.as_str(), "https://a.example/cb");
     }
 
@@ -342,7 +388,10 @@ mod tests {
             validate_for_registration("http://c.example/cb"),
             Err(RegistrationError::InsecureHttp)
         );
-        assert_eq!(validate_for_registration("http://127.0.0.1:8080/cb"), Ok(()));
+        assert_eq!(
+            validate_for_registration("http://127.0.0.1:8080/cb"),
+            Ok(())
+        );
         assert_eq!(validate_for_registration("http://[::1]/cb"), Ok(()));
     }
 

@@ -191,13 +191,19 @@ mod tests {
             resolve(["https://unknown.example"].into_iter(), &configured, false),
             Err(Reason::UnknownResource)
         );
-        assert_eq!(Reason::UnknownResource.code(), crate::ErrorCode::InvalidTarget);
+        assert_eq!(
+            Reason::UnknownResource.code(),
+            crate::ErrorCode::InvalidTarget
+        );
     }
 
     #[test]
     fn ri_4_no_resource_defaults_or_is_required_by_policy() {
         let configured = set(&["https://a.example", "https://b.example"]);
-        assert_eq!(resolve(std::iter::empty(), &configured, false), Ok(configured.clone()));
+        assert_eq!(
+            resolve(std::iter::empty(), &configured, false),
+            Ok(configured.clone())
+        );
         assert_eq!(
             resolve(std::iter::empty(), &configured, true),
             Err(Reason::ResourceRequired)
@@ -262,7 +268,9 @@ mod tests {
     #[test]
     fn ri_8_resource_scheme_and_host_are_canonicalised_to_lower_case() {
         assert_eq!(
-            Resource::parse("HTTPS://MCP.EXAMPLE.COM/mcp").unwrap().as_str(),
+            Resource::parse("HTTPS://MCP.EXAMPLE.COM/mcp")
+                .unwrap()
+                .as_str(),
             "https://mcp.example.com/mcp"
         );
     }
@@ -270,7 +278,9 @@ mod tests {
     #[test]
     fn ri_8_resource_path_case_is_kept() {
         assert_eq!(
-            Resource::parse("https://mcp.example.com/MCP").unwrap().as_str(),
+            Resource::parse("https://mcp.example.com/MCP")
+                .unwrap()
+                .as_str(),
             "https://mcp.example.com/MCP"
         );
     }
@@ -282,7 +292,9 @@ mod tests {
             Resource::parse("https://api.example.com").unwrap()
         );
         assert_eq!(
-            Resource::parse("https://api.example.com:443").unwrap().as_str(),
+            Resource::parse("https://api.example.com:443")
+                .unwrap()
+                .as_str(),
             "https://api.example.com"
         );
         // A non-empty path keeps its slash: `/mcp/` and `/mcp` are different resources.

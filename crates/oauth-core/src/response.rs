@@ -176,7 +176,10 @@ mod tests {
 
     #[test]
     fn o21_41_redirect_after_post_is_303_never_307() {
-        assert_eq!(redirect("https://c/cb", true).status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            redirect("https://c/cb", true).status(),
+            StatusCode::SEE_OTHER
+        );
         assert_eq!(redirect("https://c/cb", false).status(), StatusCode::FOUND);
     }
 

@@ -169,16 +169,31 @@ mod tests {
     #[test]
     fn o21_38_omitted_scope_takes_the_default_or_fails() {
         let offered = s("read write");
-        assert_eq!(resolve(None, &offered, Some(&s("read")), None), Ok(s("read")));
-        assert_eq!(resolve(None, &offered, None, None), Err(Reason::ScopeRequired));
+        assert_eq!(
+            resolve(None, &offered, Some(&s("read")), None),
+            Ok(s("read"))
+        );
+        assert_eq!(
+            resolve(None, &offered, None, None),
+            Err(Reason::ScopeRequired)
+        );
     }
 
     #[test]
     fn o21_39_unknown_or_malformed_scope_is_invalid_scope() {
         let offered = s("read write");
-        assert_eq!(resolve(Some("admin"), &offered, None, None), Err(Reason::ScopeNotAllowed));
-        assert_eq!(resolve(Some("a\"b"), &offered, None, None), Err(Reason::MalformedScope));
-        assert_eq!(Reason::MalformedScope.code(), crate::ErrorCode::InvalidScope);
+        assert_eq!(
+            resolve(Some("admin"), &offered, None, None),
+            Err(Reason::ScopeNotAllowed)
+        );
+        assert_eq!(
+            resolve(Some("a\"b"), &offered, None, None),
+            Err(Reason::MalformedScope)
+        );
+        assert_eq!(
+            Reason::MalformedScope.code(),
+            crate::ErrorCode::InvalidScope
+        );
     }
 
     #[test]
@@ -188,12 +203,18 @@ mod tests {
             resolve(Some("admin"), &offered, None, Some(&s("read"))),
             Err(Reason::ScopeNotAllowed)
         );
-        assert_eq!(resolve(Some("read"), &offered, None, Some(&s("read"))), Ok(s("read")));
+        assert_eq!(
+            resolve(Some("read"), &offered, None, Some(&s("read"))),
+            Ok(s("read"))
+        );
     }
 
     #[test]
     fn o21_70_refresh_scope_may_only_narrow() {
-        assert_eq!(narrow(Some("read write"), &s("read")), Err(Reason::ScopeWidened));
+        assert_eq!(
+            narrow(Some("read write"), &s("read")),
+            Err(Reason::ScopeWidened)
+        );
         assert_eq!(narrow(None, &s("read")), Ok(s("read")));
         assert_eq!(narrow(Some("read"), &s("read write")), Ok(s("read")));
     }

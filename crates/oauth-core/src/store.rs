@@ -58,6 +58,10 @@ pub enum CodeLookup {
 /// The outcome of an atomic redemption of a code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived values returned once per call; boxing would allocate on the hot path"
+)]
 pub enum ConsumeOutcome {
     /// This call redeemed the code; it is now a tombstone.
     Consumed(CodeRecord),

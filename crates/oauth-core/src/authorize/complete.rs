@@ -47,6 +47,10 @@ impl Approval {
 }
 
 /// What completing an authorization needs next.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived values moved a few times per request; boxing would allocate per step"
+)]
 #[must_use = "a step must be answered or its result used"]
 #[non_exhaustive]
 pub enum CompleteStep<'m> {

@@ -100,7 +100,7 @@ pub enum AuthorizationError {
         /// Why.
         reason: Reason,
         /// The complete redirect response.
-        response: HttpResponse,
+        response: Box<HttpResponse>,
     },
     /// The host called the API wrongly (for example approved a wider scope).
     Misuse(ApiMisuse),
@@ -124,7 +124,7 @@ impl AuthorizationError {
     pub fn into_response(self) -> HttpResponse {
         match self {
             AuthorizationError::Fatal(reason) => error_page(reason),
-            AuthorizationError::Redirect { response, .. } => response,
+            AuthorizationError::Redirect { response, .. } => *response,
             AuthorizationError::Misuse(_) => error_page(Reason::InternalFailure),
         }
     }
@@ -164,6 +164,6 @@ pub(crate) fn error_redirect(
     tracing::debug!(?reason, "authorization error redirected to the client");
     AuthorizationError::Redirect {
         reason,
-        response: redirect(&redirect_uri.with_query(&pairs), after_post),
+        response: Box::new(redirect(&redirect_uri.with_query(&pairs), after_post)),
     }
 }

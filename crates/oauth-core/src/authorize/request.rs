@@ -48,10 +48,14 @@ impl<'m> AuthorizeClientLookup<'m> {
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> AuthorizeStep<'m> {
         let client = match answer {
             Ok(Some(client)) => client,
-            Ok(None) => return AuthorizeStep::Done(Err(AuthorizationError::Fatal(Reason::UnknownClient))),
+            Ok(None) => {
+                return AuthorizeStep::Done(Err(AuthorizationError::Fatal(Reason::UnknownClient)))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "store failed during an authorization request");
-                return AuthorizeStep::Done(Err(AuthorizationError::Fatal(Reason::StoreUnavailable)));
+                return AuthorizeStep::Done(Err(AuthorizationError::Fatal(
+                    Reason::StoreUnavailable,
+                )));
             }
         };
         let result = match self.source {
@@ -77,12 +81,14 @@ impl Machine {
         now: UnixTime,
     ) -> AuthorizeStep<'_> {
         match self.parse_authorization_request(request) {
-            Ok((client_id, params, after_post)) => AuthorizeStep::NeedsClient(AuthorizeClientLookup {
-                machine: self,
-                now,
-                client_id,
-                source: Source::Request { params, after_post },
-            }),
+            Ok((client_id, params, after_post)) => {
+                AuthorizeStep::NeedsClient(AuthorizeClientLookup {
+                    machine: self,
+                    now,
+                    client_id,
+                    source: Source::Request { params, after_post },
+                })
+            }
             Err(reason) => AuthorizeStep::Done(fatal(reason)),
         }
     }
@@ -123,7 +129,9 @@ fn validate_request(
     after_post: bool,
 ) -> Result<PendingAuthorization, AuthorizationError> {
     let config = &machine.config;
-    let requested_redirect = params.single("redirect_uri").map_err(AuthorizationError::Fatal)?;
+    let requested_redirect = params
+        .single("redirect_uri")
+        .map_err(AuthorizationError::Fatal)?;
     let redirect_uri = match_redirect_uri(
         &client.redirect_uris,
         requested_redirect,
@@ -196,7 +204,11 @@ fn validate_parameters(
         config.default_scope.as_ref(),
         client.scope.as_ref(),
     )?;
-    let resources = resource::resolve(params.all("resource"), &config.resources, config.require_resource)?;
+    let resources = resource::resolve(
+        params.all("resource"),
+        &config.resources,
+        config.require_resource,
+    )?;
     let challenge = pkce::parse_challenge(
         params.single("code_challenge")?,
         params.single("code_challenge_method")?,
@@ -233,7 +245,11 @@ pub(crate) fn rematch_redirect(
     was_in_request: bool,
 ) -> Result<ValidatedRedirectUri, Reason> {
     let requested = was_in_request.then_some(uri);
-    let matched = match_redirect_uri(&client.redirect_uris, requested, machine.config.redirect_matching)?;
+    let matched = match_redirect_uri(
+        &client.redirect_uris,
+        requested,
+        machine.config.redirect_matching,
+    )?;
     if matched.as_str() == uri {
         Ok(matched)
     } else {

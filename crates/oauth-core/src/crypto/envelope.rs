@@ -181,7 +181,15 @@ mod tests {
         // Pins the wire format: key 32 x 0x09, nonce 12 x 0x03, kid "k1", purpose Props,
         // context "ctx", plaintext "hello". Recomputed independently with Python's
         // `cryptography` AESGCM over the documented header and AAD layout.
-        let sealed = seal(&[9u8; 32], &kid(), Purpose::Props, b"ctx", b"hello", &Fixed(3)).unwrap();
+        let sealed = seal(
+            &[9u8; 32],
+            &kid(),
+            Purpose::Props,
+            b"ctx",
+            b"hello",
+            &Fixed(3),
+        )
+        .unwrap();
         let hex: String = sealed.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, include_str!("../../tests/vectors/envelope_props.hex"));
     }

@@ -173,7 +173,10 @@ impl Keyring {
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
-            .field("key_ids", &self.keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>())
+            .field(
+                "key_ids",
+                &self.keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -216,9 +219,18 @@ mod tests {
     #[test]
     fn subkeys_are_separated_by_purpose() {
         let key = ServerKey::derive(KeyId::new("k").unwrap(), &secret(1)).unwrap();
-        assert_ne!(key.subkey(SubkeyPurpose::TokenHash), key.subkey(SubkeyPurpose::Ticket));
-        assert_ne!(key.subkey(SubkeyPurpose::TokenHash), key.subkey(SubkeyPurpose::PropsWrap));
-        assert_ne!(key.subkey(SubkeyPurpose::PropsWrap), key.subkey(SubkeyPurpose::Ticket));
+        assert_ne!(
+            key.subkey(SubkeyPurpose::TokenHash),
+            key.subkey(SubkeyPurpose::Ticket)
+        );
+        assert_ne!(
+            key.subkey(SubkeyPurpose::TokenHash),
+            key.subkey(SubkeyPurpose::PropsWrap)
+        );
+        assert_ne!(
+            key.subkey(SubkeyPurpose::PropsWrap),
+            key.subkey(SubkeyPurpose::Ticket)
+        );
     }
 
     #[test]
@@ -243,7 +255,8 @@ mod tests {
     fn duplicate_key_ids_are_refused() {
         let ring = Keyring::from_secret(KeyId::new("a").unwrap(), &secret(1)).unwrap();
         assert_eq!(
-            ring.with_previous(KeyId::new("a").unwrap(), &secret(2)).unwrap_err(),
+            ring.with_previous(KeyId::new("a").unwrap(), &secret(2))
+                .unwrap_err(),
             KeyError::DuplicateKeyId
         );
     }

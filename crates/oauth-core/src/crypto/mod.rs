@@ -8,11 +8,11 @@ mod keyring;
 mod props;
 mod token;
 
-pub use envelope::{EnvelopeError, Purpose};
 pub(crate) use envelope::{open, seal};
-pub use keyring::{KeyError, KeyId, Keyring, MIN_SECRET_LEN};
+pub use envelope::{EnvelopeError, Purpose};
 pub(crate) use keyring::SubkeyPurpose;
-pub use props::{Props, PropsError, SealedProps, WrappedPropsKey};
+pub use keyring::{KeyError, KeyId, Keyring, MIN_SECRET_LEN};
 pub(crate) use props::{new_props_key, PropsKey};
-pub use token::{TokenHash, TokenKind};
+pub use props::{Props, PropsError, SealedProps, WrappedPropsKey};
 pub(crate) use token::{generate_token, parse_token};
+pub use token::{TokenHash, TokenKind};

@@ -67,15 +67,30 @@ fn data_key_id() -> KeyId {
 }
 
 fn props_context(grant_id: &str, client_id: &str) -> Vec<u8> {
-    [b"props\0".as_slice(), grant_id.as_bytes(), b"\0", client_id.as_bytes()].concat()
+    [
+        b"props\0".as_slice(),
+        grant_id.as_bytes(),
+        b"\0",
+        client_id.as_bytes(),
+    ]
+    .concat()
 }
 
 fn wrap_context(kind: TokenKind, grant_id: &str) -> Vec<u8> {
-    [b"props-key\0".as_slice(), kind.prefix().as_bytes(), b"\0", grant_id.as_bytes()].concat()
+    [
+        b"props-key\0".as_slice(),
+        kind.prefix().as_bytes(),
+        b"\0",
+        grant_id.as_bytes(),
+    ]
+    .concat()
 }
 
 fn wrap_key(subkey: &[u8; 32], kind: TokenKind, credential: &str) -> [u8; 32] {
-    hmac(subkey, &[kind.prefix().as_bytes(), b"\0", credential.as_bytes()])
+    hmac(
+        subkey,
+        &[kind.prefix().as_bytes(), b"\0", credential.as_bytes()],
+    )
 }
 
 /// Draws a new per-grant data key.
@@ -226,7 +241,13 @@ mod tests {
     fn props_do_not_open_without_the_server_secret() {
         let key = new_props_key(&OsRandom).unwrap();
         let wrapped = key
-            .wrap(&ring(), TokenKind::AccessToken, "oa2at_tok", "g1", &OsRandom)
+            .wrap(
+                &ring(),
+                TokenKind::AccessToken,
+                "oa2at_tok",
+                "g1",
+                &OsRandom,
+            )
             .unwrap();
         let other = Keyring::from_secret(KeyId::new("k1").unwrap(), &[6u8; 32]).unwrap();
         assert!(wrapped

@@ -13,11 +13,11 @@ use crate::pkce;
 use crate::resource::{self, ResourceSet};
 use crate::secret::Secret;
 use crate::store::{CodeLookup, ConsumeOutcome};
+use crate::token::steps::store_failed;
 use crate::token::{
     issue_tokens, Authenticated, CodeConsumption, CodeLookupStep, GrantRevocation, Issue,
     TokenPersistence, TokenStep,
 };
-use crate::token::steps::store_failed;
 
 pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
     let code = match request.params.single("code") {

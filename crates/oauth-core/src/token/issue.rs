@@ -5,7 +5,9 @@ use serde_json::{json, Map, Value};
 use crate::crypto::{PropsKey, TokenKind};
 use crate::error::Reason;
 use crate::machine::Machine;
-use crate::model::{AccessTokenRecord, Client, ClientType, GrantId, IssuedTokens, RefreshTokenRecord};
+use crate::model::{
+    AccessTokenRecord, Client, ClientType, GrantId, IssuedTokens, RefreshTokenRecord,
+};
 use crate::resource::ResourceSet;
 use crate::scope::Scope;
 use crate::secret::Secret;
@@ -125,5 +127,6 @@ pub(crate) fn issue_tokens(
 /// clients registered for the `refresh_token` grant, and only if the server issues them
 /// at all (OAuth 2.1 §3.2.3, RFC 9700 §4.14.2).
 pub(crate) fn refresh_allowed(machine: &Machine, client: &Client) -> bool {
-    machine.config.issue_refresh_tokens && client.allows_grant(crate::model::GrantType::RefreshToken)
+    machine.config.issue_refresh_tokens
+        && client.allows_grant(crate::model::GrantType::RefreshToken)
 }

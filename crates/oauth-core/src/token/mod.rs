@@ -48,7 +48,10 @@ impl<'m> Authenticated<'m> {
 
 pub(crate) fn fail(machine: &Machine, reason: Reason, used_header: bool) -> TokenStep<'_> {
     if reason.code() == crate::ErrorCode::InvalidClient {
-        tracing::warn!(?reason, "client authentication failed at the token endpoint");
+        tracing::warn!(
+            ?reason,
+            "client authentication failed at the token endpoint"
+        );
     } else {
         tracing::debug!(?reason, "token request refused");
     }
@@ -61,7 +64,10 @@ fn is_form_content_type<B>(request: &Request<B>) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// Client credentials in the request URI are refused (OAuth 2.1 §2.4.1).
@@ -77,9 +83,15 @@ fn has_credentials_in_query<B>(request: &Request<B>) -> bool {
 
 impl Machine {
     /// Starts handling a token-endpoint request.
-    pub fn token_request<B: AsRef<[u8]>>(&self, request: &Request<B>, now: UnixTime) -> TokenStep<'_> {
+    pub fn token_request<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+        now: UnixTime,
+    ) -> TokenStep<'_> {
         match self.parse_token_request(request, now) {
-            Ok(unauthenticated) => TokenStep::NeedsClient(ClientLookup { request: unauthenticated }),
+            Ok(unauthenticated) => TokenStep::NeedsClient(ClientLookup {
+                request: unauthenticated,
+            }),
             Err(reason) => fail(self, reason, false),
         }
     }
@@ -107,7 +119,8 @@ impl Machine {
             .single("grant_type")?
             .ok_or(Reason::MissingParameter)?;
         let grant_type = GrantType::parse(grant_type).ok_or(Reason::UnsupportedGrantType)?;
-        let presented = presented_client(request.headers(), &params)?.ok_or(Reason::MissingClientId)?;
+        let presented =
+            presented_client(request.headers(), &params)?.ok_or(Reason::MissingClientId)?;
         Ok(Unauthenticated {
             machine: self,
             now,

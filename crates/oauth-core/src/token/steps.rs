@@ -274,4 +274,3 @@ impl TokenResponse {
         json_no_store(http::StatusCode::OK, &self.body())
     }
 }
-
