@@ -31,9 +31,10 @@ use crate::token::TokenStep;
 /// # let secret_from_env = [7u8; 32];
 /// let provider = Provider::builder(Issuer::new("https://auth.example.com")?)
 ///     .keys(Keyring::from_secret(KeyId::new("2026-11")?, &secret_from_env)?)
+///     .store(oauth_store_memory::MemoryStore::new())
 ///     .scopes(["read", "write"])
 ///     .resource("https://api.example.com/mcp")
-///     .build(oauth_store_memory::MemoryStore::new())?;
+///     .build()?;
 /// # let _ = provider; Ok(()) }
 /// ```
 pub struct Provider<S> {
@@ -51,10 +52,12 @@ impl<S> std::fmt::Debug for Provider<S> {
 }
 
 /// Builds a [`Provider`]; the configuration setters are those of [`ConfigBuilder`].
+/// `S` is the store, `()` until [`ProviderBuilder::store`] is called.
 #[must_use]
-pub struct ProviderBuilder {
+pub struct ProviderBuilder<S> {
     config: ConfigBuilder,
     clock: Arc<dyn Clock>,
+    store: S,
 }
 
 macro_rules! forward {
@@ -69,7 +72,7 @@ macro_rules! forward {
     };
 }
 
-impl ProviderBuilder {
+impl<S> ProviderBuilder<S> {
     forward! {
         /// See [`ConfigBuilder::keys`].
         fn keys(keyring: Keyring);
@@ -121,25 +124,40 @@ impl ProviderBuilder {
         self
     }
 
-    /// Checks the configuration and attaches the store.
-    pub fn build<S: Store>(self, store: S) -> Result<Provider<S>, ConfigError> {
+    /// The store the provider answers its steps from.
+    pub fn store<T: Store>(self, store: T) -> ProviderBuilder<T> {
+        ProviderBuilder {
+            config: self.config,
+            clock: self.clock,
+            store,
+        }
+    }
+}
+
+impl<S: Store> ProviderBuilder<S> {
+    /// Checks the configuration and builds the provider.
+    pub fn build(self) -> Result<Provider<S>, ConfigError> {
         Ok(Provider {
             machine: Machine::new(self.config.build()?),
-            store,
+            store: self.store,
             clock: self.clock,
         })
     }
 }
 
-impl<S: Store> Provider<S> {
-    /// Starts building a provider for `issuer`.
-    pub fn builder(issuer: Issuer) -> ProviderBuilder {
+impl Provider<()> {
+    /// Starts building a provider for `issuer`: set the keys and the store, then
+    /// [`build`](ProviderBuilder::build).
+    pub fn builder(issuer: Issuer) -> ProviderBuilder<()> {
         ProviderBuilder {
             config: Config::builder(issuer),
             clock: Arc::new(SystemClock),
+            store: (),
         }
     }
+}
 
+impl<S: Store> Provider<S> {
     /// A provider from a finished configuration.
     pub fn new(config: Config, store: S) -> Self {
         Provider {

@@ -56,15 +56,19 @@ impl Harness {
         Self::with(|b| b)
     }
 
-    pub fn with(configure: impl FnOnce(ProviderBuilder) -> ProviderBuilder) -> Self {
+    pub fn with(
+        configure: impl FnOnce(ProviderBuilder<MemoryStore>) -> ProviderBuilder<MemoryStore>,
+    ) -> Self {
         let clock = Arc::new(ManualClock(AtomicU64::new(START)));
-        let builder = Provider::<MemoryStore>::builder(Issuer::new(ISSUER).unwrap())
+        let builder = Provider::builder(Issuer::new(ISSUER).unwrap())
             .keys(test_keyring())
             .scopes(["read", "write", "admin"])
             .default_scope(["read"])
             .resource(RESOURCE)
             .clock(clock.clone());
-        let provider = configure(builder).build(MemoryStore::new()).unwrap();
+        let provider = configure(builder.store(MemoryStore::new()))
+            .build()
+            .unwrap();
         Harness { provider, clock }
     }
 
