@@ -547,3 +547,14 @@ mod validation {
 }
 
 pub use validation::{AccessTokenLookup, BearerStep};
+
+impl std::fmt::Display for BearerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.reason {
+            Some(reason) => write!(f, "bearer authentication failed: {reason}"),
+            None => f.write_str("bearer authentication required"),
+        }
+    }
+}
+
+impl std::error::Error for BearerError {}

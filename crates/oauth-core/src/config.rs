@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::crypto::Keyring;
 use crate::error::ConfigError;
+use crate::events::{EventSink, TracingEvents};
 use crate::random::{OsRandom, SecureRandom};
 use crate::redirect_uri::MatchOptions;
 use crate::resource::{Resource, ResourceSet};
@@ -161,6 +162,7 @@ pub struct Config {
     pub(crate) issuer: Issuer,
     pub(crate) keyring: Keyring,
     pub(crate) random: Arc<dyn SecureRandom>,
+    pub(crate) events: Arc<dyn EventSink>,
     pub(crate) scopes: Scope,
     pub(crate) default_scope: Option<Scope>,
     pub(crate) resources: ResourceSet,
@@ -194,6 +196,7 @@ impl Config {
             issuer,
             keyring: None,
             random: Arc::new(OsRandom),
+            events: Arc::new(TracingEvents),
             scopes: Vec::new(),
             default_scope: None,
             resources: Vec::new(),
@@ -251,6 +254,7 @@ pub struct ConfigBuilder {
     issuer: Issuer,
     keyring: Option<Keyring>,
     random: Arc<dyn SecureRandom>,
+    events: Arc<dyn EventSink>,
     scopes: Vec<String>,
     default_scope: Option<Vec<String>>,
     resources: Vec<String>,
@@ -274,6 +278,13 @@ impl ConfigBuilder {
     /// The random source (default: the OS CSPRNG). Replace only in tests.
     pub fn random(mut self, random: Arc<dyn SecureRandom>) -> Self {
         self.random = random;
+        self
+    }
+
+    /// Where security events go (default: `tracing` warnings). Use it to throttle
+    /// clients that fail authentication and to feed an audit log.
+    pub fn events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
         self
     }
 
@@ -387,6 +398,7 @@ impl ConfigBuilder {
             issuer: self.issuer,
             keyring,
             random: self.random,
+            events: self.events,
             scopes,
             default_scope,
             resources,

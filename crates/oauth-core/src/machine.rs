@@ -34,6 +34,11 @@ impl Machine {
         &self.config
     }
 
+    /// Reports a security event to the configured sink.
+    pub(crate) fn event(&self, event: crate::events::SecurityEvent<'_>) {
+        self.config.events.record(&event);
+    }
+
     /// Draws a new credential of `kind`.
     pub(crate) fn new_token(&self, kind: TokenKind) -> Result<Secret, Reason> {
         generate_token(kind, self.config.random.as_ref()).map_err(|_| Reason::InternalFailure)

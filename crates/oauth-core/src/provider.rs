@@ -78,6 +78,8 @@ impl<S> ProviderBuilder<S> {
         fn keys(keyring: Keyring);
         /// See [`ConfigBuilder::random`].
         fn random(random: Arc<dyn crate::SecureRandom>);
+        /// See [`ConfigBuilder::events`].
+        fn events(events: Arc<dyn crate::events::EventSink>);
         /// See [`ConfigBuilder::resource`].
         fn resource(resource: impl Into<String>);
         /// See [`ConfigBuilder::require_resource`].

@@ -95,7 +95,10 @@ impl<'m> PendingMarker<'m> {
         match answer {
             Ok(true) => issue_code(self.machine, self.now, self.pending, self.approval),
             Ok(false) => {
-                tracing::warn!(client_id = %self.pending.client_id, "pending authorization completed twice");
+                self.machine
+                    .event(crate::events::SecurityEvent::PendingAuthorizationReplayed {
+                        client_id: &self.pending.client_id,
+                    });
                 CompleteStep::Done(Err(AuthorizationError::Fatal(Reason::TicketReplayed)))
             }
             Err(e) => {

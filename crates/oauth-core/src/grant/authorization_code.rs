@@ -109,12 +109,12 @@ pub(crate) fn on_lookup(
 }
 
 fn replayed(request: Authenticated<'_>, grant_id: crate::model::GrantId) -> TokenStep<'_> {
-    tracing::warn!(
-        event = "code_replay",
-        client_id = %request.client.id,
-        grant_id = %grant_id,
-        "authorization code redeemed twice; revoking its grant"
-    );
+    request
+        .machine
+        .event(crate::events::SecurityEvent::CodeReplayed {
+            client_id: &request.client.id,
+            grant_id: &grant_id,
+        });
     TokenStep::NeedsRevocation(GrantRevocation {
         machine: request.machine,
         used_authorization_header: request.used_authorization_header,

@@ -49,12 +49,10 @@ fn reused<'m>(
     client_id: &crate::model::ClientId,
     grant_id: GrantId,
 ) -> TokenStep<'m> {
-    tracing::warn!(
-        event = "refresh_token_reuse",
-        client_id = %client_id,
-        grant_id = %grant_id,
-        "retired refresh token presented again; revoking its grant"
-    );
+    machine.event(crate::events::SecurityEvent::RefreshTokenReused {
+        client_id,
+        grant_id: &grant_id,
+    });
     TokenStep::NeedsRevocation(GrantRevocation {
         machine,
         used_authorization_header: used_header,

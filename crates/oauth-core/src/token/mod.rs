@@ -47,14 +47,7 @@ impl<'m> Authenticated<'m> {
 }
 
 pub(crate) fn fail(machine: &Machine, reason: Reason, used_header: bool) -> TokenStep<'_> {
-    if reason.code() == crate::ErrorCode::InvalidClient {
-        tracing::warn!(
-            ?reason,
-            "client authentication failed at the token endpoint"
-        );
-    } else {
-        tracing::debug!(?reason, "token request refused");
-    }
+    tracing::debug!(?reason, "token request refused");
     TokenStep::Respond(token_error(reason, used_header, &machine.config.realm))
 }
 

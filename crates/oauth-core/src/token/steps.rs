@@ -4,6 +4,7 @@
 use crate::client_auth::authenticate;
 use crate::crypto::TokenHash;
 use crate::error::{Reason, StoreError};
+use crate::events::SecurityEvent;
 use crate::grant::{authorization_code, client_credentials, refresh_token};
 use crate::machine::Machine;
 use crate::model::{Client, ClientId, GrantId, GrantRecord, GrantType, IssuedTokens};
@@ -64,19 +65,29 @@ impl<'m> ClientLookup<'m> {
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> TokenStep<'m> {
         let request = self.request;
         let used_header = request.presented.used_authorization_header();
-        let client = match answer {
+        let authenticated = match answer {
             Err(e) => return store_failed(request.machine, &e, used_header),
-            Ok(None) => return fail(request.machine, Reason::UnknownClient, used_header),
-            Ok(Some(client)) => client,
+            Ok(None) => Err(Reason::UnknownClient),
+            Ok(Some(client)) => authenticate(
+                &client,
+                &request.presented,
+                &request.machine.config.keyring,
+                request.now,
+            )
+            .map(|()| client),
         };
-        if let Err(reason) = authenticate(
-            &client,
-            &request.presented,
-            &request.machine.config.keyring,
-            request.now,
-        ) {
-            return fail(request.machine, reason, used_header);
-        }
+        let client = match authenticated {
+            Ok(client) => client,
+            Err(reason) => {
+                request
+                    .machine
+                    .event(SecurityEvent::ClientAuthenticationFailed {
+                        client_id: &request.presented.id,
+                        reason,
+                    });
+                return fail(request.machine, reason, used_header);
+            }
+        };
         if !client.allows_grant(request.grant_type) {
             return fail(request.machine, Reason::GrantTypeNotAllowed, used_header);
         }
