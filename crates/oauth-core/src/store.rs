@@ -26,6 +26,14 @@
 //!   grants does so for each of their grants. Revocation is idempotent, touches only the
 //!   affected records, and its errors propagate: a failed revocation is never reported as
 //!   done.
+//! - **Grant lifetime.** A code or token whose grant has expired or been revoked reads
+//!   as absent, even before its own expiry; purging an expired grant removes what is under
+//!   it (each record counts against the purge limit).
+//! - **Writes are checked.** Storing tokens or a code under a grant that does not exist
+//!   (for example revoked by replay detection while they were being issued), or a record
+//!   whose id or hash exists already, fails with [`StoreErrorKind::Conflict`] and changes
+//!   nothing: the driver answers 503 rather than report tokens that were never usable.
+//! - **One-time markers** are not extended by a second insert while live.
 //! - **Isolation.** Each backend namespaces its keys or tables so that two providers, or
 //!   two tests, can share one server.
 //! - **Errors.** Failures are [`StoreError`]s with their source kept; the driver answers
@@ -35,6 +43,8 @@ use async_trait::async_trait;
 
 use crate::crypto::TokenHash;
 use crate::error::StoreError;
+#[cfg(doc)]
+use crate::error::StoreErrorKind;
 use crate::model::{
     AccessTokenWithGrant, Client, ClientId, CodeRecord, GrantId, GrantRecord, IssuedTokens,
     RefreshTokenRecord, UserId,
