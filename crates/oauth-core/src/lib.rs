@@ -26,7 +26,7 @@
 //!         TokenStep::NeedsCode(q) => { let a = store.find_code(q.hash(), q.now()).await; q.resume(a) }
 //!         TokenStep::NeedsConsume(q) => { let a = store.consume_code(q.hash(), q.now()).await; q.resume(a) }
 //!         TokenStep::NeedsRefresh(q) => { let a = store.find_refresh(q.hash(), q.now()).await; q.resume(a) }
-//!         TokenStep::NeedsRotation(q) => { let a = store.rotate_refresh(q.old(), q.successor(), q.now()).await; q.resume(a) }
+//!         TokenStep::NeedsRotation(q) => { let a = store.rotate_refresh(q.old(), q.successor(), q.grace(), q.now()).await; q.resume(a) }
 //!         TokenStep::NeedsRevocation(q) => { let a = store.revoke_grant(q.grant_id()).await; q.resume(a) }
 //!         TokenStep::Persist(q) => { let a = store.store_tokens(q.new_grant(), q.tokens()).await; q.resume(a) }
 //!         TokenStep::Respond(response) => return response,

@@ -224,7 +224,7 @@ impl<S: Store> Provider<S> {
                 TokenStep::NeedsRotation(q) => {
                     let answer = self
                         .store
-                        .rotate_refresh(q.old(), q.successor(), q.now())
+                        .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
                         .await;
                     q.resume(answer)
                 }

@@ -19,6 +19,9 @@
 //!   token is retired and its successor stored together, or nothing happens. Of concurrent
 //!   rotations of one token exactly one gets [`RotateOutcome::Rotated`]. A retired token
 //!   leaves a tombstone remembering its grant until its expiry.
+//! - **Bounded grace (optional).** A rotation may leave a [`RefreshGrace`] with the
+//!   tombstone; [`Store::claim_refresh_grace`] hands it out at most once, and never after
+//!   its `until`. Of concurrent claims exactly one gets it.
 //! - **Insert-if-absent.** [`Store::insert_once`] records a one-time marker and reports
 //!   whether it was new; of concurrent inserts of one marker exactly one is new.
 //! - **Cascading revocation.** Revoking a grant removes the grant and every code, access
@@ -119,6 +122,17 @@ pub enum RotateOutcome {
     NotFound,
 }
 
+/// What a rotation leaves behind for an optional, bounded grace period: the successor
+/// tokens, sealed so that only the retired token (together with the server key) opens
+/// them. Stores keep it opaque, with the retired token's tombstone, until `until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshGrace {
+    /// The sealed successor response.
+    pub sealed_successor: Vec<u8>,
+    /// The end of the grace period (at most a minute after the rotation).
+    pub until: UnixTime,
+}
+
 /// A one-time marker for [`Store::insert_once`]: a namespace and a 256-bit key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OnceKey {
@@ -208,13 +222,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<RefreshLookup, StoreError>;
 
     /// Atomically retires the refresh token `old` and stores `successor` under the same
-    /// grant. See the module documentation.
+    /// grant, keeping `grace` (if any) with the tombstone. See the module documentation.
     async fn rotate_refresh(
         &self,
         old: &TokenHash,
         successor: &IssuedTokens,
+        grace: Option<&RefreshGrace>,
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError>;
+
+    /// Atomically takes the grace left by the rotation of the retired token `retired`:
+    /// the sealed successor the first time it is asked for before `until`, `None` after
+    /// that, after `until`, for a token rotated without grace, or for any other token.
+    async fn claim_refresh_grace(
+        &self,
+        retired: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
 
     // ---- one-time markers and housekeeping ----
 

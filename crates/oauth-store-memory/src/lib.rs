@@ -74,7 +74,9 @@ use async_trait::async_trait;
 use oauth_core::model::{
     AccessTokenWithGrant, Client, ClientId, CodeRecord, GrantId, GrantRecord, IssuedTokens, UserId,
 };
-use oauth_core::store::{CodeLookup, ConsumeOutcome, OnceKey, RefreshLookup, RotateOutcome};
+use oauth_core::store::{
+    CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
+};
 use oauth_core::{Store, StoreError, StoreErrorKind, TokenHash, UnixTime};
 
 use state::State;
@@ -204,9 +206,18 @@ impl Store for MemoryStore {
         &self,
         old: &TokenHash,
         successor: &IssuedTokens,
+        grace: Option<&RefreshGrace>,
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError> {
-        self.lock()?.rotate_refresh(old, successor, now)
+        self.lock()?.rotate_refresh(old, successor, grace, now)
+    }
+
+    async fn claim_refresh_grace(
+        &self,
+        retired: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.claim_refresh_grace(retired, now))
     }
 
     async fn insert_once(

@@ -15,7 +15,9 @@ use oauth_core::model::{
     AccessTokenRecord, AccessTokenWithGrant, Client, ClientId, CodeRecord, GrantId, GrantRecord,
     IssuedTokens, RefreshTokenRecord, UserId,
 };
-use oauth_core::store::{CodeLookup, ConsumeOutcome, OnceKey, RefreshLookup, RotateOutcome};
+use oauth_core::store::{
+    CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
+};
 use oauth_core::{StoreError, StoreErrorKind, TokenHash, UnixTime};
 
 /// The key of an expiring record in the expiry index. The variant order is the purge
@@ -65,6 +67,7 @@ pub(crate) enum RefreshEntry {
         client_id: ClientId,
         retired_at: UnixTime,
         expires_at: UnixTime,
+        grace: Option<RefreshGrace>,
     },
 }
 
@@ -448,6 +451,7 @@ impl State {
         &mut self,
         old: &TokenHash,
         successor: &IssuedTokens,
+        grace: Option<&RefreshGrace>,
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError> {
         let tombstone = match self.refresh.get(old) {
@@ -470,6 +474,7 @@ impl State {
                     client_id: record.client_id.clone(),
                     retired_at: now,
                     expires_at: record.expires_at,
+                    grace: grace.cloned(),
                 }
             }
         };
@@ -480,6 +485,20 @@ impl State {
         }
         self.insert_tokens(successor);
         Ok(RotateOutcome::Rotated)
+    }
+
+    pub(crate) fn claim_refresh_grace(
+        &mut self,
+        retired: &TokenHash,
+        now: UnixTime,
+    ) -> Option<Vec<u8>> {
+        match self.refresh.get_mut(retired) {
+            Some(RefreshEntry::Retired { grace, .. }) => {
+                let live = grace.take()?;
+                (!live.until.is_expired_at(now)).then_some(live.sealed_successor)
+            }
+            _ => None,
+        }
     }
 
     // ---- one-time markers ----

@@ -44,7 +44,7 @@ async fn indexes_stay_exact_through_every_operation() {
     assert_eq!(check(&store), 4);
     let successor = tokens_for(&grant);
     store
-        .rotate_refresh(&tokens.refresh.unwrap().hash, &successor, NOW)
+        .rotate_refresh(&tokens.refresh.unwrap().hash, &successor, None, NOW)
         .await
         .unwrap();
     assert_eq!(check(&store), 6, "the retired token stays as a tombstone");
@@ -173,13 +173,13 @@ async fn records_naming_another_grant_are_refused_atomically() {
         .unwrap();
     let old = tokens.refresh.unwrap().hash;
     assert!(store
-        .rotate_refresh(&old, &tokens_for(&other), NOW)
+        .rotate_refresh(&old, &tokens_for(&other), None, NOW)
         .await
         .is_err());
     assert_eq!(check(&store), 6);
     assert_eq!(
         store
-            .rotate_refresh(&old, &tokens_for(&grant), NOW)
+            .rotate_refresh(&old, &tokens_for(&grant), None, NOW)
             .await
             .unwrap(),
         RotateOutcome::Rotated,

@@ -180,7 +180,7 @@ pub async fn stores_from_factory_are_isolated<S: Store>(factory: impl AsyncFn() 
         RefreshLookup::NotFound
     );
     assert_eq!(
-        b.rotate_refresh(&refresh.hash, &tokens_for(&grant), NOW)
+        b.rotate_refresh(&refresh.hash, &tokens_for(&grant), None, NOW)
             .await
             .unwrap(),
         RotateOutcome::NotFound

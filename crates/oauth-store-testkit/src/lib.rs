@@ -55,7 +55,9 @@
 //! [`rotate_refresh_stores_successor_and_retires_old`],
 //! [`rotate_retired_refresh_is_reuse_and_stores_nothing`],
 //! [`rotate_unknown_or_expired_refresh_is_not_found`],
-//! [`concurrent_rotate_refresh_has_exactly_one_winner`].
+//! [`concurrent_rotate_refresh_has_exactly_one_winner`],
+//! [`refresh_grace_is_claimable_once_until_its_end`],
+//! [`concurrent_grace_claims_have_exactly_one_winner`].
 //!
 //! Revocation: [`revoke_grant_cascades_and_is_idempotent`],
 //! [`revoke_grant_leaves_other_grants_untouched`],
@@ -80,7 +82,9 @@
 
 mod clients;
 mod codes;
+pub mod faulty;
 pub mod fixtures;
+mod grace;
 mod housekeeping;
 mod once;
 mod refresh;
@@ -95,6 +99,10 @@ pub use codes::{
     concurrent_consume_code_has_exactly_one_winner, consume_code_once_then_tombstone_until_expiry,
     create_grant_with_code_then_find_code_is_active, expired_code_is_never_returned,
     CONSUME_RACERS, CONSUME_ROUNDS,
+};
+pub use grace::{
+    concurrent_grace_claims_have_exactly_one_winner, refresh_grace_is_claimable_once_until_its_end,
+    GRACE_RACERS,
 };
 pub use housekeeping::{
     purge_expired_removes_only_expired_within_limit, stores_from_factory_are_isolated,
@@ -150,6 +158,8 @@ macro_rules! conformance_tests {
             rotate_retired_refresh_is_reuse_and_stores_nothing,
             rotate_unknown_or_expired_refresh_is_not_found,
             concurrent_rotate_refresh_has_exactly_one_winner,
+            refresh_grace_is_claimable_once_until_its_end,
+            concurrent_grace_claims_have_exactly_one_winner,
             revoke_grant_cascades_and_is_idempotent,
             revoke_grant_leaves_other_grants_untouched,
             grants_for_user_lists_unexpired_grants,

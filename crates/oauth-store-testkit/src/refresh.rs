@@ -45,7 +45,7 @@ pub async fn find_refresh_active_retired_not_found<S: Store>(factory: impl Async
     let rotated_at = NOW.plus(10);
     assert_eq!(
         store
-            .rotate_refresh(&old.hash, &tokens_for(&grant), rotated_at)
+            .rotate_refresh(&old.hash, &tokens_for(&grant), None, rotated_at)
             .await
             .unwrap(),
         RotateOutcome::Rotated
@@ -109,7 +109,7 @@ pub async fn rotate_refresh_stores_successor_and_retires_old<S: Store>(
     let successor = tokens_for(&grant);
     assert_eq!(
         store
-            .rotate_refresh(&old.hash, &successor, NOW)
+            .rotate_refresh(&old.hash, &successor, None, NOW)
             .await
             .unwrap(),
         RotateOutcome::Rotated
@@ -126,7 +126,7 @@ pub async fn rotate_refresh_stores_successor_and_retires_old<S: Store>(
     let next = successor.refresh.clone().unwrap();
     assert_eq!(
         store
-            .rotate_refresh(&next.hash, &access_only, NOW.plus(1))
+            .rotate_refresh(&next.hash, &access_only, None, NOW.plus(1))
             .await
             .unwrap(),
         RotateOutcome::Rotated
@@ -154,14 +154,17 @@ pub async fn rotate_retired_refresh_is_reuse_and_stores_nothing<S: Store>(
 
     let first = tokens_for(&grant);
     assert_eq!(
-        store.rotate_refresh(&old.hash, &first, NOW).await.unwrap(),
+        store
+            .rotate_refresh(&old.hash, &first, None, NOW)
+            .await
+            .unwrap(),
         RotateOutcome::Rotated
     );
 
     let second = tokens_for(&grant);
     assert_eq!(
         store
-            .rotate_refresh(&old.hash, &second, NOW.plus(5))
+            .rotate_refresh(&old.hash, &second, None, NOW.plus(5))
             .await
             .unwrap(),
         RotateOutcome::Reused {
@@ -193,7 +196,7 @@ pub async fn rotate_unknown_or_expired_refresh_is_not_found<S: Store>(
     let successor = tokens_for(&grant);
     assert_eq!(
         store
-            .rotate_refresh(&token_hash(), &successor, NOW)
+            .rotate_refresh(&token_hash(), &successor, None, NOW)
             .await
             .unwrap(),
         RotateOutcome::NotFound
@@ -203,7 +206,7 @@ pub async fn rotate_unknown_or_expired_refresh_is_not_found<S: Store>(
     let successor = tokens_for(&grant);
     assert_eq!(
         store
-            .rotate_refresh(&old.hash, &successor, old.expires_at)
+            .rotate_refresh(&old.hash, &successor, None, old.expires_at)
             .await
             .unwrap(),
         RotateOutcome::NotFound,
@@ -216,7 +219,7 @@ pub async fn rotate_unknown_or_expired_refresh_is_not_found<S: Store>(
     let successor = tokens_for(&revoked);
     assert_eq!(
         store
-            .rotate_refresh(&tokens.refresh.unwrap().hash, &successor, NOW)
+            .rotate_refresh(&tokens.refresh.unwrap().hash, &successor, None, NOW)
             .await
             .unwrap(),
         RotateOutcome::NotFound,
@@ -240,7 +243,12 @@ pub async fn concurrent_rotate_refresh_has_exactly_one_winner<S: Store>(
 
         let outcomes = race(&store, ROTATE_RACERS, |store, i| {
             let successor = successors[i].clone();
-            async move { store.rotate_refresh(&old, &successor, NOW).await.unwrap() }
+            async move {
+                store
+                    .rotate_refresh(&old, &successor, None, NOW)
+                    .await
+                    .unwrap()
+            }
         })
         .await;
 

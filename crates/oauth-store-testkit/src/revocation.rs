@@ -68,7 +68,7 @@ pub async fn revoke_grant_cascades_and_is_idempotent<S: Store>(factory: impl Asy
     let successor = tokens_for(grant);
     assert_eq!(
         store
-            .rotate_refresh(&old_refresh.hash, &successor, NOW)
+            .rotate_refresh(&old_refresh.hash, &successor, None, NOW)
             .await
             .unwrap(),
         RotateOutcome::Rotated

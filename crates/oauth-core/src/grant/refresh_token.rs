@@ -150,6 +150,7 @@ pub(crate) fn on_lookup(
             client_id: request.client.id.clone(),
             old: hash,
             successor,
+            grace: None,
             response,
         }),
     }

@@ -11,7 +11,7 @@ use crate::model::{Client, ClientId, GrantId, GrantRecord, GrantType, IssuedToke
 use crate::resource::ResourceSet;
 use crate::response::{json_no_store, HttpResponse};
 use crate::secret::Secret;
-use crate::store::{CodeLookup, ConsumeOutcome, RefreshLookup, RotateOutcome};
+use crate::store::{CodeLookup, ConsumeOutcome, RefreshGrace, RefreshLookup, RotateOutcome};
 use crate::time::UnixTime;
 
 use super::issue::TokenResponse;
@@ -195,10 +195,17 @@ pub struct RefreshRotation<'m> {
     pub(crate) client_id: ClientId,
     pub(crate) old: TokenHash,
     pub(crate) successor: IssuedTokens,
+    pub(crate) grace: Option<RefreshGrace>,
     pub(crate) response: TokenResponse,
 }
 
 impl<'m> RefreshRotation<'m> {
+    /// The grace to keep with the retired token, when the server allows one.
+    #[must_use]
+    pub fn grace(&self) -> Option<&RefreshGrace> {
+        self.grace.as_ref()
+    }
+
     /// The keyed hash of the token being retired.
     #[must_use]
     pub fn old(&self) -> &TokenHash {

@@ -1,0 +1,218 @@
+//! A fault-injecting [`Store`] wrapper, for testing what callers do when a store fails.
+//!
+//! `FaultyStore` delegates to an inner store and fails the operations switched on with
+//! [`FaultyStore::fail`] with a [`StoreErrorKind::Unavailable`] error, before reaching the
+//! inner store, so a failed call never has an effect.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use oauth_core::model::{
+    AccessTokenWithGrant, Client, ClientId, CodeRecord, GrantId, GrantRecord, IssuedTokens, UserId,
+};
+use oauth_core::store::{
+    CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
+};
+use oauth_core::{Store, StoreError, StoreErrorKind, TokenHash, UnixTime};
+
+/// The operations of [`Store`], by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// [`Store::client`].
+    Client,
+    /// [`Store::put_client`].
+    PutClient,
+    /// [`Store::delete_client`].
+    DeleteClient,
+    /// [`Store::create_grant_with_code`].
+    CreateGrantWithCode,
+    /// [`Store::find_code`].
+    FindCode,
+    /// [`Store::consume_code`].
+    ConsumeCode,
+    /// [`Store::grant`].
+    Grant,
+    /// [`Store::grants_for_user`].
+    GrantsForUser,
+    /// [`Store::revoke_grant`].
+    RevokeGrant,
+    /// [`Store::revoke_user_grants`].
+    RevokeUserGrants,
+    /// [`Store::store_tokens`].
+    StoreTokens,
+    /// [`Store::access_token`].
+    AccessToken,
+    /// [`Store::revoke_access_token`].
+    RevokeAccessToken,
+    /// [`Store::find_refresh`].
+    FindRefresh,
+    /// [`Store::rotate_refresh`].
+    RotateRefresh,
+    /// [`Store::claim_refresh_grace`].
+    ClaimRefreshGrace,
+    /// [`Store::insert_once`].
+    InsertOnce,
+    /// [`Store::purge_expired`].
+    PurgeExpired,
+}
+
+/// A store that fails chosen operations.
+#[derive(Debug, Default)]
+pub struct FaultyStore<S> {
+    inner: S,
+    failing: Mutex<HashSet<Op>>,
+}
+
+impl<S: Store> FaultyStore<S> {
+    /// Wraps `inner`; nothing fails until [`FaultyStore::fail`] is called.
+    pub fn new(inner: S) -> Self {
+        FaultyStore {
+            inner,
+            failing: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Makes `op` fail from now on.
+    pub fn fail(&self, op: Op) {
+        self.failing.lock().unwrap().insert(op);
+    }
+
+    /// Makes every operation succeed again.
+    pub fn heal(&self) {
+        self.failing.lock().unwrap().clear();
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn check(&self, op: Op) -> Result<(), StoreError> {
+        if self.failing.lock().unwrap().contains(&op) {
+            Err(StoreError::with_source(
+                StoreErrorKind::Unavailable,
+                format!("injected fault in {op:?}"),
+                std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl<S: Store> Store for FaultyStore<S> {
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.check(Op::Client)?;
+        self.inner.client(id).await
+    }
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.check(Op::PutClient)?;
+        self.inner.put_client(client).await
+    }
+    async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
+        self.check(Op::DeleteClient)?;
+        self.inner.delete_client(id).await
+    }
+    async fn create_grant_with_code(
+        &self,
+        grant: &GrantRecord,
+        code: &CodeRecord,
+    ) -> Result<(), StoreError> {
+        self.check(Op::CreateGrantWithCode)?;
+        self.inner.create_grant_with_code(grant, code).await
+    }
+    async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError> {
+        self.check(Op::FindCode)?;
+        self.inner.find_code(hash, now).await
+    }
+    async fn consume_code(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        self.check(Op::ConsumeCode)?;
+        self.inner.consume_code(hash, now).await
+    }
+    async fn grant(&self, id: &GrantId, now: UnixTime) -> Result<Option<GrantRecord>, StoreError> {
+        self.check(Op::Grant)?;
+        self.inner.grant(id, now).await
+    }
+    async fn grants_for_user(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        self.check(Op::GrantsForUser)?;
+        self.inner.grants_for_user(user, now).await
+    }
+    async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError> {
+        self.check(Op::RevokeGrant)?;
+        self.inner.revoke_grant(id).await
+    }
+    async fn revoke_user_grants(&self, user: &UserId) -> Result<(), StoreError> {
+        self.check(Op::RevokeUserGrants)?;
+        self.inner.revoke_user_grants(user).await
+    }
+    async fn store_tokens(
+        &self,
+        new_grant: Option<&GrantRecord>,
+        tokens: &IssuedTokens,
+    ) -> Result<(), StoreError> {
+        self.check(Op::StoreTokens)?;
+        self.inner.store_tokens(new_grant, tokens).await
+    }
+    async fn access_token(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<AccessTokenWithGrant>, StoreError> {
+        self.check(Op::AccessToken)?;
+        self.inner.access_token(hash, now).await
+    }
+    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        self.check(Op::RevokeAccessToken)?;
+        self.inner.revoke_access_token(hash).await
+    }
+    async fn find_refresh(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<RefreshLookup, StoreError> {
+        self.check(Op::FindRefresh)?;
+        self.inner.find_refresh(hash, now).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        successor: &IssuedTokens,
+        grace: Option<&RefreshGrace>,
+        now: UnixTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        self.check(Op::RotateRefresh)?;
+        self.inner.rotate_refresh(old, successor, grace, now).await
+    }
+    async fn claim_refresh_grace(
+        &self,
+        retired: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check(Op::ClaimRefreshGrace)?;
+        self.inner.claim_refresh_grace(retired, now).await
+    }
+    async fn insert_once(
+        &self,
+        key: OnceKey,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.check(Op::InsertOnce)?;
+        self.inner.insert_once(key, expires_at, now).await
+    }
+    async fn purge_expired(&self, now: UnixTime, limit: usize) -> Result<usize, StoreError> {
+        self.check(Op::PurgeExpired)?;
+        self.inner.purge_expired(now, limit).await
+    }
+}
