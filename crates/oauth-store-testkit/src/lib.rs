@@ -82,10 +82,10 @@
 
 mod clients;
 mod codes;
-pub mod faulty;
 pub mod fixtures;
 mod grace;
 mod housekeeping;
+pub mod instrumented;
 mod once;
 mod refresh;
 mod revocation;

@@ -1,8 +1,11 @@
-//! A fault-injecting [`Store`] wrapper, for testing what callers do when a store fails.
+//! An instrumented [`Store`] wrapper for testing callers: it injects faults and records
+//! every write.
 //!
-//! `FaultyStore` delegates to an inner store and fails the operations switched on with
-//! [`FaultyStore::fail`] with a [`StoreErrorKind::Unavailable`] error, before reaching the
-//! inner store, so a failed call never has an effect.
+//! `InstrumentedStore` delegates to an inner store. Operations switched on with
+//! [`InstrumentedStore::fail`] fail with a [`StoreErrorKind::Unavailable`] error before
+//! reaching the inner store, so a failed call never has an effect. Every record passed to
+//! a write is also kept as JSON ([`InstrumentedStore::writes`]), so a test can check what
+//! a caller persists (for example, that no client secret from a request is ever stored).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -58,19 +61,21 @@ pub enum Op {
     PurgeExpired,
 }
 
-/// A store that fails chosen operations.
+/// A store that fails chosen operations and records every write.
 #[derive(Debug, Default)]
-pub struct FaultyStore<S> {
+pub struct InstrumentedStore<S> {
     inner: S,
     failing: Mutex<HashSet<Op>>,
+    writes: Mutex<Vec<String>>,
 }
 
-impl<S: Store> FaultyStore<S> {
-    /// Wraps `inner`; nothing fails until [`FaultyStore::fail`] is called.
+impl<S: Store> InstrumentedStore<S> {
+    /// Wraps `inner`; nothing fails until [`InstrumentedStore::fail`] is called.
     pub fn new(inner: S) -> Self {
-        FaultyStore {
+        InstrumentedStore {
             inner,
             failing: Mutex::new(HashSet::new()),
+            writes: Mutex::new(Vec::new()),
         }
     }
 
@@ -89,6 +94,18 @@ impl<S: Store> FaultyStore<S> {
         &self.inner
     }
 
+    /// Every record passed to a write so far, as JSON, in call order.
+    pub fn writes(&self) -> Vec<String> {
+        self.writes.lock().unwrap().clone()
+    }
+
+    fn record(&self, op: Op, records: &[&dyn erased::Record]) {
+        let mut writes = self.writes.lock().unwrap();
+        for record in records {
+            writes.push(format!("{op:?} {}", record.to_json()));
+        }
+    }
+
     fn check(&self, op: Op) -> Result<(), StoreError> {
         if self.failing.lock().unwrap().contains(&op) {
             Err(StoreError::with_source(
@@ -103,13 +120,14 @@ impl<S: Store> FaultyStore<S> {
 }
 
 #[async_trait]
-impl<S: Store> Store for FaultyStore<S> {
+impl<S: Store> Store for InstrumentedStore<S> {
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         self.check(Op::Client)?;
         self.inner.client(id).await
     }
     async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
         self.check(Op::PutClient)?;
+        self.record(Op::PutClient, &[client]);
         self.inner.put_client(client).await
     }
     async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
@@ -122,6 +140,7 @@ impl<S: Store> Store for FaultyStore<S> {
         code: &CodeRecord,
     ) -> Result<(), StoreError> {
         self.check(Op::CreateGrantWithCode)?;
+        self.record(Op::CreateGrantWithCode, &[grant, code]);
         self.inner.create_grant_with_code(grant, code).await
     }
     async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError> {
@@ -162,6 +181,13 @@ impl<S: Store> Store for FaultyStore<S> {
         tokens: &IssuedTokens,
     ) -> Result<(), StoreError> {
         self.check(Op::StoreTokens)?;
+        if let Some(grant) = new_grant {
+            self.record(Op::StoreTokens, &[grant]);
+        }
+        self.record(Op::StoreTokens, &[&tokens.access]);
+        if let Some(refresh) = &tokens.refresh {
+            self.record(Op::StoreTokens, &[refresh]);
+        }
         self.inner.store_tokens(new_grant, tokens).await
     }
     async fn access_token(
@@ -192,6 +218,10 @@ impl<S: Store> Store for FaultyStore<S> {
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError> {
         self.check(Op::RotateRefresh)?;
+        self.record(Op::RotateRefresh, &[&successor.access]);
+        if let Some(refresh) = &successor.refresh {
+            self.record(Op::RotateRefresh, &[refresh]);
+        }
         self.inner.rotate_refresh(old, successor, grace, now).await
     }
     async fn claim_refresh_grace(
@@ -214,5 +244,19 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn purge_expired(&self, now: UnixTime, limit: usize) -> Result<usize, StoreError> {
         self.check(Op::PurgeExpired)?;
         self.inner.purge_expired(now, limit).await
+    }
+}
+
+mod erased {
+    //! Records of any type, serialized for the write log.
+
+    pub(super) trait Record {
+        fn to_json(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Record for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|e| format!("<unserializable: {e}>"))
+        }
     }
 }
