@@ -110,35 +110,49 @@ pub struct Access {
 }
 
 impl Access {
-    /// Requires `scope` to be part of the token's scope; otherwise a 403
-    /// `insufficient_scope` with the scope needed in the challenge (RFC 6750 §3.1).
+    /// Requires every token of `scope` (one scope or several, space-delimited) to be part
+    /// of the token's scope; otherwise a 403 `insufficient_scope` whose challenge names
+    /// every scope the operation needs (RFC 6750 §3.1; MCP asks for all of them in one
+    /// challenge). A malformed `scope` is never satisfied (the challenge then has no
+    /// `scope`, as it cannot be expressed).
     pub fn require_scope(&self, scope: &str) -> Result<(), BearerError> {
-        if self.scope.contains(scope) {
-            Ok(())
-        } else {
-            Err(BearerError {
+        let required = Scope::parse(scope).ok();
+        match &required {
+            Some(required) if required.is_subset_of(&self.scope) => Ok(()),
+            _ => Err(BearerError {
                 reason: Some(Reason::InsufficientScope),
-                required_scope: Scope::parse(scope).ok(),
+                required_scope: required,
                 challenge: self.challenge.clone(),
-            })
+            }),
         }
     }
 }
 
-/// The fixed parts of this resource server's challenges.
+/// The fixed parts of this resource server's challenges: the realm and the resource the
+/// request was validated for. The resource's RFC 9728 metadata URL is derived only when a
+/// challenge is rendered, so a successful validation never pays for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Challenge {
     pub(crate) realm: String,
-    pub(crate) resource_metadata: Option<String>,
+    pub(crate) resource: Option<Resource>,
 }
 
 impl Challenge {
     pub(crate) fn for_resource(realm: &str, resource: Option<&Resource>) -> Challenge {
         Challenge {
             realm: realm.to_owned(),
-            resource_metadata: resource.and_then(Resource::metadata_url),
+            resource: resource.cloned(),
         }
     }
+
+    fn resource_metadata(&self) -> Option<String> {
+        self.resource.as_ref().and_then(Resource::metadata_url)
+    }
+}
+
+/// The characters RFC 6750 §3 allows in challenge values: `%x20-21 / %x23-5B / %x5D-7E`.
+fn is_challenge_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
 }
 
 /// A rejected bearer request; [`BearerError::into_response`] is the complete RFC 6750
@@ -169,13 +183,14 @@ impl BearerError {
 
     /// The `WWW-Authenticate` value: `Bearer` with `realm`, `resource_metadata`, and,
     /// when a token was sent, `error` (and `scope` for `insufficient_scope`). Each
-    /// parameter appears once; values come from configuration or [`Reason`] and are
-    /// stripped of `"` and `\`.
+    /// parameter appears once; values come from configuration or [`Reason`] and keep only
+    /// the characters RFC 6750 §3 allows in them (`%x20-21 / %x23-5B / %x5D-7E`: no `"`,
+    /// no `\`, no control or non-ASCII character), so the value is always a valid header.
     #[must_use]
     pub fn challenge(&self) -> String {
         let mut params = vec![("realm", self.challenge.realm.clone())];
-        if let Some(url) = &self.challenge.resource_metadata {
-            params.push(("resource_metadata", url.clone()));
+        if let Some(url) = self.challenge.resource_metadata() {
+            params.push(("resource_metadata", url));
         }
         if let Some(reason) = self.reason {
             let code = reason.code();
@@ -192,7 +207,10 @@ impl BearerError {
         }
         let rendered: Vec<String> = params
             .into_iter()
-            .map(|(name, value)| format!("{name}=\"{}\"", value.replace(['"', '\\'], "")))
+            .map(|(name, value)| {
+                let clean: String = value.chars().filter(|c| is_challenge_char(*c)).collect();
+                format!("{name}=\"{clean}\"")
+            })
             .collect();
         format!("Bearer {}", rendered.join(", "))
     }
@@ -201,9 +219,14 @@ impl BearerError {
     #[must_use]
     pub fn into_response(self) -> HttpResponse {
         let mut response = Response::new(Bytes::new());
-        *response.status_mut() = self.status();
-        if let Ok(value) = HeaderValue::from_str(&self.challenge()) {
-            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        let status = self.status();
+        *response.status_mut() = status;
+        // A challenge answers missing or failed credentials (RFC 6750 §3); a server-side
+        // failure is not one, and its code is not a Bearer error code.
+        if !status.is_server_error() {
+            if let Ok(value) = HeaderValue::from_str(&self.challenge()) {
+                response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            }
         }
         response.headers_mut().insert(
             http::header::CACHE_CONTROL,
@@ -228,9 +251,7 @@ mod tests {
     fn challenge() -> Challenge {
         Challenge {
             realm: "api".to_owned(),
-            resource_metadata: Some(
-                "https://api.example/.well-known/oauth-protected-resource".to_owned(),
-            ),
+            resource: Some(Resource::parse("https://api.example").unwrap()),
         }
     }
 
@@ -338,7 +359,7 @@ mod tests {
             required_scope: Some(Scope::parse("write").unwrap()),
             challenge: Challenge {
                 realm: "a\"b\\c".to_owned(),
-                resource_metadata: None,
+                resource: None,
             },
         };
         let c = err.challenge();
@@ -385,7 +406,6 @@ mod validation {
     pub struct AccessTokenLookup<'m> {
         machine: &'m Machine,
         now: UnixTime,
-        resource: Option<Resource>,
         challenge: Challenge,
         token: Secret,
         key_index: usize,
@@ -426,7 +446,6 @@ mod validation {
                     return lookup(
                         self.machine,
                         self.now,
-                        self.resource,
                         self.challenge,
                         self.token,
                         self.key_index + 1,
@@ -441,10 +460,14 @@ mod validation {
             {
                 return fail(Reason::AccessTokenInvalid);
             }
-            if let Some(resource) = &self.resource {
-                if !token.audience.contains(resource) {
-                    return fail(Reason::AccessTokenWrongAudience);
-                }
+            // A resource server that names itself accepts only tokens for it; one that names
+            // no resource accepts only tokens bound to no audience (RFC 9700 §4.10.2).
+            let audience_ok = match &self.challenge.resource {
+                Some(resource) => token.audience.contains(resource),
+                None => token.audience.is_empty(),
+            };
+            if !audience_ok {
+                return fail(Reason::AccessTokenWrongAudience);
             }
             let props = match (&token.props_key, &grant.props) {
                 (Some(wrapped), Some(sealed)) => {
@@ -485,7 +508,6 @@ mod validation {
     fn lookup(
         machine: &Machine,
         now: UnixTime,
-        resource: Option<Resource>,
         challenge: Challenge,
         token: Secret,
         key_index: usize,
@@ -494,7 +516,6 @@ mod validation {
             Some(hash) => BearerStep::NeedsAccessToken(AccessTokenLookup {
                 machine,
                 now,
-                resource,
                 challenge,
                 token,
                 key_index,
@@ -510,8 +531,9 @@ mod validation {
 
     impl Machine {
         /// Starts validating a bearer-protected request for `resource` (this resource
-        /// server's identifier; `None` only when the server has no configured resources,
-        /// so tokens carry no audience).
+        /// server's identifier). With `None` (a server with no configured resources) only
+        /// tokens bound to no audience are accepted: a token meant for some resource never
+        /// passes a resource server that does not say which one it is.
         pub fn bearer_request<B: AsRef<[u8]>>(
             &self,
             request: &Request<B>,
@@ -534,14 +556,7 @@ mod validation {
             if parse_token(TokenKind::AccessToken, &token).is_none() {
                 return error(Some(Reason::AccessTokenInvalid));
             }
-            lookup(
-                self,
-                now,
-                resource.cloned(),
-                challenge.clone(),
-                Secret::new(token),
-                0,
-            )
+            lookup(self, now, challenge, Secret::new(token), 0)
         }
     }
 }

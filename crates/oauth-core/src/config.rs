@@ -392,8 +392,16 @@ impl ConfigBuilder {
         }
         let realm = self
             .realm
-            .unwrap_or_else(|| self.issuer.as_str().to_owned())
-            .replace(['"', '\\'], "");
+            .unwrap_or_else(|| self.issuer.as_str().to_owned());
+        // RFC 6750 §3: challenge values are quoted strings; accept only characters that
+        // need no escaping (%x20-21 / %x23-5B / %x5D-7E), rather than rewrite the value.
+        let realm_ok = !realm.is_empty()
+            && realm
+                .bytes()
+                .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+        if !realm_ok {
+            return Err(ConfigError::InvalidRealm);
+        }
         Ok(Config {
             issuer: self.issuer,
             keyring,

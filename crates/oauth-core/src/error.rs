@@ -428,6 +428,10 @@ pub enum ConfigError {
     /// A lifetime is zero or beyond its allowed bound.
     #[error("lifetime out of bounds: {0}")]
     InvalidLifetime(&'static str),
+    /// The bearer `realm` is empty or has characters a quoted challenge value cannot
+    /// carry unescaped.
+    #[error("realm must be non-empty printable ASCII without '\"' or '\\'")]
+    InvalidRealm,
     /// An endpoint path does not start with `/`.
     #[error("endpoint paths must start with '/'")]
     InvalidEndpointPath,

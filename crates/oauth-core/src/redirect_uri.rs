@@ -155,24 +155,32 @@ pub struct MatchOptions {
 /// With exactly one registered URI the parameter may be omitted (OAuth 2.1 §2.3.2);
 /// with several it is required. A requested URI must equal a registered one, except for
 /// the port of a loopback redirect.
+///
+/// The URI chosen must also pass the registration rules ([`validate_for_registration`]):
+/// a client record that did not go through registration (imported, or written straight to
+/// the store) never gets a response sent to an `http` non-loopback URI, a `javascript:`
+/// URI or a URI with a fragment (RFC 9700 §2.6, OAuth 2.1 §2.3, §7.12).
 pub fn match_redirect_uri(
     registered: &[String],
     requested: Option<&str>,
     options: MatchOptions,
 ) -> Result<ValidatedRedirectUri, Reason> {
+    let usable = |uri: &str| validate_for_registration(uri).is_ok();
     let Some(requested) = requested else {
         return match registered {
             [] => Err(Reason::NoRegisteredRedirectUri),
-            [only] => Ok(ValidatedRedirectUri { uri: only.clone() }),
+            [only] if usable(only) => Ok(ValidatedRedirectUri { uri: only.clone() }),
+            [_] => Err(Reason::NoRegisteredRedirectUri),
             _ => Err(Reason::RedirectUriRequired),
         };
     };
     if registered.is_empty() {
         return Err(Reason::NoRegisteredRedirectUri);
     }
-    let matches = registered
-        .iter()
-        .any(|r| r == requested || loopback_port_match(r, requested, options));
+    let matches = usable(requested)
+        && registered
+            .iter()
+            .any(|r| r == requested || loopback_port_match(r, requested, options));
     if matches {
         Ok(ValidatedRedirectUri {
             uri: requested.to_owned(),
@@ -371,6 +379,26 @@ mod tests {
             match_redirect_uri(&[], Some("https://a.example/cb"), MatchOptions::default()),
             Err(Reason::NoRegisteredRedirectUri)
         );
+    }
+
+    #[test]
+    fn bcp_2_unregistrable_uris_of_a_stored_client_are_never_matched() {
+        for bad in [
+            "http://c.example/cb",
+            "javascript:alert(1)",
+            "https://c.example/cb#f",
+        ] {
+            assert_eq!(
+                match_redirect_uri(&one(bad), Some(bad), MatchOptions::default()),
+                Err(Reason::RedirectUriMismatch),
+                "{bad}"
+            );
+            assert_eq!(
+                match_redirect_uri(&one(bad), None, MatchOptions::default()),
+                Err(Reason::NoRegisteredRedirectUri),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -66,11 +66,14 @@ impl Resource {
             None => host.to_owned(),
         };
         let path = url.path().trim_end_matches('/');
+        // RFC 9728 §3.1: the resource's query, if any, stays on the metadata URL.
+        let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
         Some(format!(
-            "{}://{}/.well-known/oauth-protected-resource{}",
+            "{}://{}/.well-known/oauth-protected-resource{}{}",
             url.scheme(),
             authority,
-            path
+            path,
+            query
         ))
     }
 }

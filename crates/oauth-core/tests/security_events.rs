@@ -41,7 +41,9 @@ fn recording_harness() -> (Harness, Arc<Recorder>) {
 #[tokio::test]
 async fn o21_19_every_failed_client_authentication_reaches_the_event_sink() {
     let (h, events) = recording_harness();
-    let (client, _secret) = h.confidential_client(vec![GrantType::ClientCredentials]).await;
+    let (client, _secret) = h
+        .confidential_client(vec![GrantType::ClientCredentials])
+        .await;
     for _ in 0..3 {
         let (status, _, _) = h
             .token(
@@ -52,7 +54,10 @@ async fn o21_19_every_failed_client_authentication_reaches_the_event_sink() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     let (status, _, _) = h
-        .token(&[("grant_type", "client_credentials")], Some(("no-such-client", "x")))
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some(("no-such-client", "x")),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
@@ -62,7 +67,9 @@ async fn o21_19_every_failed_client_authentication_reaches_the_event_sink() {
         .filter(|l| l.starts_with(&format!("auth_failed {} ClientSecretMismatch", client.id)))
         .count();
     assert_eq!(for_client, 3, "{lines:?}");
-    assert!(lines.iter().any(|l| l == "auth_failed no-such-client UnknownClient"));
+    assert!(lines
+        .iter()
+        .any(|l| l == "auth_failed no-such-client UnknownClient"));
 }
 
 #[tokio::test]
@@ -85,7 +92,13 @@ async fn code_replay_and_refresh_reuse_are_reported() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     let lines = events.0.lock().unwrap().clone();
-    assert!(lines.contains(&format!("code_replayed {}", client.id)), "{lines:?}");
-    assert!(lines.contains(&format!("refresh_reused {}", client2.id)), "{lines:?}");
+    assert!(
+        lines.contains(&format!("code_replayed {}", client.id)),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("refresh_reused {}", client2.id)),
+        "{lines:?}"
+    );
     assert!(body["access_token"].is_string());
 }

@@ -19,7 +19,9 @@ use crate::time::UnixTime;
 pub enum Decision {
     /// The user approved.
     Approve(Approval),
-    /// The user denied: `access_denied` goes back to the client.
+    /// The user denied: `access_denied` goes back to the client. A denial completes the
+    /// pending authorization like an approval does, so its ticket cannot be replayed into
+    /// an approval afterwards.
     Deny,
 }
 
@@ -62,12 +64,13 @@ pub enum CompleteStep<'m> {
     Done(Result<HttpResponse, AuthorizationError>),
 }
 
-/// Asks to mark a pending authorization as completed, so it completes once.
+/// Asks to mark a pending authorization as completed (approved or denied), so it
+/// completes once.
 pub struct PendingMarker<'m> {
     machine: &'m Machine,
     now: UnixTime,
     pending: PendingAuthorization,
-    approval: Approval,
+    decision: Decision,
     key: OnceKey,
 }
 
@@ -93,7 +96,18 @@ impl<'m> PendingMarker<'m> {
     /// Continues with the store's answer (`true`: the marker was new).
     pub fn resume(self, answer: Result<bool, StoreError>) -> CompleteStep<'m> {
         match answer {
-            Ok(true) => issue_code(self.machine, self.now, self.pending, self.approval),
+            Ok(true) => match self.decision {
+                Decision::Approve(approval) => {
+                    issue_code(self.machine, self.now, self.pending, approval)
+                }
+                Decision::Deny => CompleteStep::Done(Err(error_redirect(
+                    &self.pending.redirect_uri,
+                    self.pending.state.as_deref(),
+                    self.machine.config.issuer.as_str(),
+                    Reason::UserDenied,
+                    true,
+                ))),
+            },
             Ok(false) => {
                 self.machine
                     .event(crate::events::SecurityEvent::PendingAuthorizationReplayed {
@@ -165,26 +179,18 @@ impl Machine {
         if pending.expires_at.is_expired_at(now) {
             return CompleteStep::Done(Err(AuthorizationError::Fatal(Reason::InvalidTicket)));
         }
-        let approval = match decision {
-            Decision::Deny => {
-                return CompleteStep::Done(Err(error_redirect(
-                    &pending.redirect_uri,
-                    pending.state.as_deref(),
-                    self.config.issuer.as_str(),
-                    Reason::UserDenied,
-                    true,
-                )))
+        // A wider approval is the host's bug: refused before the pending authorization is
+        // marked used, so a corrected approval can still complete it.
+        if let Decision::Approve(approval) = &decision {
+            if approval
+                .scope
+                .as_ref()
+                .is_some_and(|scope| !scope.is_subset_of(&pending.scope))
+            {
+                return CompleteStep::Done(Err(AuthorizationError::Misuse(
+                    ApiMisuse::ApprovedScopeWidened,
+                )));
             }
-            Decision::Approve(approval) => approval,
-        };
-        if approval
-            .scope
-            .as_ref()
-            .is_some_and(|scope| !scope.is_subset_of(&pending.scope))
-        {
-            return CompleteStep::Done(Err(AuthorizationError::Misuse(
-                ApiMisuse::ApprovedScopeWidened,
-            )));
         }
         let digest = Sha256::new()
             .chain_update(b"oauth21-core/pending\0")
@@ -198,7 +204,7 @@ impl Machine {
                 key: digest.into(),
             },
             pending,
-            approval,
+            decision,
         })
     }
 }

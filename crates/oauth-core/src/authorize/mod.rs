@@ -2,18 +2,19 @@
 //!
 //! Handling is split around the host's login and consent pages:
 //!
-//! 1. [`Machine::authorization_request`] validates the request into a
+//! 1. [`Machine::authorization_request`](crate::Machine::authorization_request) validates the request into a
 //!    [`PendingAuthorization`]. Until client and redirect URI are validated, every error is
 //!    [`AuthorizationError::Fatal`]: the host shows a page and nothing is redirected
 //!    (§4.1.2.1). After that, errors are redirected to the validated URI with `state` and
 //!    `iss` (RFC 9207).
 //! 2. The pending authorization crosses the login and consent pages as a sealed ticket
-//!    ([`Machine::seal_ticket`]): AES-256-GCM under the keyring, expiring, and bound to the
+//!    ([`Machine::seal_ticket`](crate::Machine::seal_ticket)): AES-256-GCM under the keyring, expiring, and bound to the
 //!    browser session the host names, so it cannot be forged, altered or replayed from
-//!    another session (CSRF). [`Machine::resume_authorization`] opens and re-validates it.
-//! 3. [`Machine::complete_authorization`] turns the host's decision into the redirect:
+//!    another session (CSRF). [`Machine::resume_authorization`](crate::Machine::resume_authorization) opens and re-validates it.
+//! 3. [`Machine::complete_authorization`](crate::Machine::complete_authorization) turns the host's decision into the redirect:
 //!    `access_denied`, or a single-use code bound to client, redirect URI, PKCE challenge,
-//!    scope and resources.
+//!    scope and resources. Either decision marks the pending authorization used
+//!    ([`Store::insert_once`](crate::Store::insert_once)), so it completes once.
 
 mod complete;
 mod request;

@@ -24,7 +24,7 @@ use crate::time::UnixTime;
 
 /// The largest ticket accepted, before decoding.
 const MAX_TICKET_LEN: usize = 8 * 1024;
-const TICKET_CONTEXT: &[u8] = b"oauth21-core/pending-authorization";
+const TICKET_CONTEXT: &str = "oauth21-core/pending-authorization";
 const TICKET_VERSION: u8 = 1;
 
 /// The sealed contents of a ticket. Only validated, allow-listed fields: never the raw
@@ -42,6 +42,17 @@ pub(crate) struct TicketPayload {
     challenge: Option<CodeChallenge>,
     binding: [u8; 32],
     expires_at: UnixTime,
+}
+
+/// The associated data of a ticket: the purpose and this server's issuer, so a ticket of
+/// one issuer never opens at another that shares its keyring.
+fn ticket_context(machine: &Machine) -> Vec<u8> {
+    [
+        TICKET_CONTEXT.as_bytes(),
+        b"\0",
+        machine.config.issuer.as_str().as_bytes(),
+    ]
+    .concat()
 }
 
 fn binding_digest(binding: &[u8]) -> [u8; 32] {
@@ -76,7 +87,7 @@ impl Machine {
             key.subkey(SubkeyPurpose::Ticket),
             &key.id,
             Purpose::Ticket,
-            TICKET_CONTEXT,
+            &ticket_context(self),
             &json,
             self.config.random.as_ref(),
         )
@@ -117,7 +128,7 @@ impl Machine {
         let sealed = URL_SAFE_NO_PAD
             .decode(ticket)
             .map_err(|_| Reason::InvalidTicket)?;
-        let json = open(&sealed, Purpose::Ticket, TICKET_CONTEXT, |kid| {
+        let json = open(&sealed, Purpose::Ticket, &ticket_context(self), |kid| {
             self.config
                 .keyring
                 .by_id(kid)
@@ -150,17 +161,25 @@ pub(crate) fn revalidate(
         payload.redirect_uri_in_request,
     )
     .map_err(AuthorizationError::Fatal)?;
-    let still_allowed = client.allows_grant(GrantType::AuthorizationCode)
-        && client
-            .scope
-            .as_ref()
-            .is_none_or(|allowed| payload.scope.is_subset_of(allowed));
-    if !still_allowed {
+    // The same order and reasons as a fresh request: a withdrawn grant type is
+    // `unauthorized_client`, a scope the client may no longer request `invalid_scope`.
+    let withdrawn = if !client.allows_grant(GrantType::AuthorizationCode) {
+        Some(Reason::GrantTypeNotAllowed)
+    } else if client
+        .scope
+        .as_ref()
+        .is_some_and(|allowed| !payload.scope.is_subset_of(allowed))
+    {
+        Some(Reason::ScopeNotAllowed)
+    } else {
+        None
+    };
+    if let Some(reason) = withdrawn {
         return Err(error_redirect(
             &redirect_uri,
             payload.state.as_deref(),
             machine.config.issuer.as_str(),
-            Reason::GrantTypeNotAllowed,
+            reason,
             true,
         ));
     }

@@ -4,7 +4,7 @@
 pub(crate) mod issue;
 pub(crate) mod steps;
 
-use http::header::CONTENT_TYPE;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request};
 
 use crate::client_auth::{presented_client, PresentedClient};
@@ -85,7 +85,9 @@ impl Machine {
             Ok(unauthenticated) => TokenStep::NeedsClient(ClientLookup {
                 request: unauthenticated,
             }),
-            Err(reason) => fail(self, reason, false),
+            // A client that tried the `Authorization` header, even with a malformed
+            // value, gets its 401 with a `Basic` challenge (OAuth 2.1 §3.2.4).
+            Err(reason) => fail(self, reason, request.headers().contains_key(AUTHORIZATION)),
         }
     }
 

@@ -270,3 +270,339 @@ pub fn location_params(response: &Response<bytes::Bytes>) -> HashMap<String, Str
 pub fn error_of(body: &Value) -> &str {
     body["error"].as_str().unwrap_or("<none>")
 }
+
+// ---- Authorization-endpoint helpers (added for authorization_request.rs and
+// pending_authorization_ticket.rs) ----
+
+impl Harness {
+    /// A harness with only the issuer, the keys, the manual clock and the memory store
+    /// set: the test configures scopes, resources and policies itself.
+    pub fn bare(
+        issuer: &str,
+        configure: impl FnOnce(ProviderBuilder<MemoryStore>) -> ProviderBuilder<MemoryStore>,
+    ) -> Self {
+        let clock = Arc::new(ManualClock(AtomicU64::new(START)));
+        let builder = Provider::builder(Issuer::new(issuer).unwrap())
+            .keys(test_keyring())
+            .clock(clock.clone())
+            .store(MemoryStore::new());
+        let provider = configure(builder).build().unwrap();
+        Harness { provider, clock }
+    }
+
+    /// Runs the authorization endpoint on any request (GET, POST, raw query).
+    pub async fn begin_request(
+        &self,
+        request: &Request<Vec<u8>>,
+    ) -> Result<PendingAuthorization, AuthorizationError> {
+        self.provider.begin_authorization(request).await
+    }
+
+    /// Completes a pending authorization with `decision`.
+    pub async fn complete(
+        &self,
+        pending: PendingAuthorization,
+        decision: Decision,
+    ) -> Result<Response<bytes::Bytes>, AuthorizationError> {
+        self.provider
+            .complete_authorization(pending, decision)
+            .await
+    }
+
+    /// The user denies the request.
+    pub async fn deny(
+        &self,
+        pending: PendingAuthorization,
+    ) -> Result<Response<bytes::Bytes>, AuthorizationError> {
+        self.complete(pending, Decision::Deny).await
+    }
+}
+
+/// A GET authorization request whose query is used exactly as given (already encoded).
+pub fn authorize_raw(query: &str) -> Request<Vec<u8>> {
+    Request::get(format!("https://as.example/authorize?{query}"))
+        .body(Vec::new())
+        .unwrap()
+}
+
+/// A POST authorization request with the pairs as a form body (OAuth 2.1 §3.1).
+pub fn authorize_post(pairs: &[(&str, &str)]) -> Request<Vec<u8>> {
+    Request::post("https://as.example/authorize")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs).into_bytes())
+        .unwrap()
+}
+
+/// Borrows owned pairs, for the helpers that take `&[(&str, &str)]`.
+pub fn borrow_pairs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect()
+}
+
+/// The `Location` header of a response, as sent.
+pub fn location(response: &Response<bytes::Bytes>) -> &str {
+    response.headers()["location"].to_str().unwrap()
+}
+
+/// The reason and response of an authorization error that must be redirected; panics
+/// on success or on any other kind of error.
+pub fn expect_redirect<T: std::fmt::Debug>(
+    result: Result<T, AuthorizationError>,
+) -> (oauth_core::Reason, Response<bytes::Bytes>) {
+    match result {
+        Err(AuthorizationError::Redirect { reason, response }) => (reason, *response),
+        other => panic!("expected an error redirect, got {other:?}"),
+    }
+}
+
+/// The reason of an authorization error that must not be redirected (an error page for
+/// the user), after checking that its response has no `Location` and is not a success.
+pub fn expect_fatal<T: std::fmt::Debug>(
+    result: Result<T, AuthorizationError>,
+) -> oauth_core::Reason {
+    match result {
+        Err(error @ AuthorizationError::Fatal(_)) => {
+            let reason = error.reason().unwrap();
+            let page = error.into_response();
+            assert!(
+                page.headers().get("location").is_none(),
+                "a fatal authorization error must never redirect ({reason:?})"
+            );
+            assert!(
+                page.status().is_client_error() || page.status().is_server_error(),
+                "{reason:?} answered {}",
+                page.status()
+            );
+            reason
+        }
+        other => panic!("expected a fatal authorization error, got {other:?}"),
+    }
+}
+
+// ---- Token-endpoint helpers (added for token_request.rs, client_authentication.rs,
+// authorization_code_grant.rs, refresh_token_grant.rs and client_credentials_grant.rs) ----
+
+/// A response taken apart: status, JSON body (`Null` when empty or not JSON), headers.
+pub fn response_parts(response: &Response<bytes::Bytes>) -> (StatusCode, Value, HeaderMap) {
+    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    (response.status(), body, response.headers().clone())
+}
+
+/// A token request with `body` sent exactly as given (already encoded) and extra headers.
+pub fn raw_token_request(body: &[u8], headers: &[(&str, &str)]) -> Request<Vec<u8>> {
+    let mut builder = Request::post("https://as.example/token");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(body.to_vec()).unwrap()
+}
+
+/// `Authorization: Basic base64(id ":" secret)` with `id` and `secret` used as given
+/// (the caller encodes them).
+pub fn basic_header(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// Answers one step of a token request from `store` as the provider's driver does:
+/// `Ok(next step)`, or `Err(response)` once the request is complete. Lets a test hold two
+/// requests at chosen steps and interleave them deterministically.
+pub async fn answer_token_step<'m>(
+    store: &MemoryStore,
+    step: oauth_core::token::TokenStep<'m>,
+) -> Result<oauth_core::token::TokenStep<'m>, Response<bytes::Bytes>> {
+    use oauth_core::token::TokenStep;
+    use oauth_core::Store as _;
+    Ok(match step {
+        TokenStep::NeedsClient(q) => {
+            let answer = store.client(q.client_id()).await;
+            q.resume(answer)
+        }
+        TokenStep::NeedsCode(q) => {
+            let answer = store.find_code(q.hash(), q.now()).await;
+            q.resume(answer)
+        }
+        TokenStep::NeedsConsume(q) => {
+            let answer = store.consume_code(q.hash(), q.now()).await;
+            q.resume(answer)
+        }
+        TokenStep::NeedsRefresh(q) => {
+            let answer = store.find_refresh(q.hash(), q.now()).await;
+            q.resume(answer)
+        }
+        TokenStep::NeedsRotation(q) => {
+            let answer = store
+                .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
+                .await;
+            q.resume(answer)
+        }
+        TokenStep::NeedsRevocation(q) => {
+            let answer = store.revoke_grant(q.grant_id()).await;
+            q.resume(answer)
+        }
+        TokenStep::Persist(q) => {
+            let answer = store.store_tokens(q.new_grant(), q.tokens()).await;
+            q.resume(answer)
+        }
+        TokenStep::Respond(response) => return Err(response),
+        _ => panic!("a token step the harness does not know: extend answer_token_step"),
+    })
+}
+
+impl Harness {
+    /// A harness like [`Harness::with`] whose keyring the test keeps a copy of (to import
+    /// clients with known secrets, or to compute the keyed hash of a credential).
+    pub fn with_keys(
+        configure: impl FnOnce(ProviderBuilder<MemoryStore>) -> ProviderBuilder<MemoryStore>,
+    ) -> (Self, Keyring) {
+        let keyring = test_keyring();
+        let kept = keyring.clone();
+        (Self::with(move |b| configure(b.keys(keyring))), kept)
+    }
+
+    /// Sends any request to the token endpoint.
+    pub async fn token_raw(&self, request: &Request<Vec<u8>>) -> (StatusCode, Value, HeaderMap) {
+        response_parts(&self.provider.token(request).await)
+    }
+
+    /// Stores a client directly, bypassing the registration rules, with `secret`
+    /// digested under `keyring` (which must be the provider's).
+    pub async fn import_client(
+        &self,
+        keyring: &Keyring,
+        id: &str,
+        secret: Option<&str>,
+        auth_method: oauth_core::model::AuthMethod,
+        grant_types: Vec<GrantType>,
+    ) -> Client {
+        use oauth_core::Store as _;
+        let client = Client {
+            id: oauth_core::model::ClientId::new(id),
+            auth_method,
+            secret: secret.map(|s| keyring.digest_secret(&Secret::new(s.to_owned()))),
+            secret_expires_at: None,
+            redirect_uris: vec![REDIRECT.to_owned()],
+            grant_types,
+            scope: None,
+            name: None,
+            created_at: self.now(),
+        };
+        self.provider.store().put_client(&client).await.unwrap();
+        client
+    }
+
+    /// Runs the authorization endpoint with the usual PKCE request changed by
+    /// `overrides` (as in [`Harness::begin_with`]), approves it for `alice` and returns
+    /// the code.
+    pub async fn obtain_code_with(&self, client_id: &str, overrides: &[(&str, &str)]) -> String {
+        let pending = self.begin_with(client_id, overrides).await.unwrap();
+        let response = self.approve(pending, "alice").await;
+        location_params(&response)["code"].clone()
+    }
+
+    /// Redeems a code with HTTP Basic, the usual redirect URI and verifier, and `extra`.
+    pub async fn redeem_basic(
+        &self,
+        client_id: &str,
+        secret: &str,
+        code: &str,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Value, HeaderMap) {
+        let mut pairs = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        pairs.extend_from_slice(extra);
+        self.token(&pairs, Some((client_id, secret))).await
+    }
+
+    /// Full flow for a new confidential (`client_secret_basic`) client registered for the
+    /// code and refresh grants: returns (client, secret, token response body).
+    pub async fn confidential_tokens(&self) -> (Client, Secret, Value) {
+        let (client, secret) = self
+            .confidential_client(vec![GrantType::AuthorizationCode, GrantType::RefreshToken])
+            .await;
+        let code = self.obtain_code(client.id.as_str()).await;
+        let (status, body, _) = self
+            .redeem_basic(client.id.as_str(), secret.expose(), &code, &[])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (client, secret, body)
+    }
+
+    /// Refreshes with HTTP Basic.
+    pub async fn refresh_basic(
+        &self,
+        client_id: &str,
+        secret: &str,
+        refresh_token: &str,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Value, HeaderMap) {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        pairs.extend_from_slice(extra);
+        self.token(&pairs, Some((client_id, secret))).await
+    }
+
+    /// Calls a protected resource `resource` with `Authorization: Bearer token` (for
+    /// harnesses with several resources, where [`Harness::bearer`] cannot choose).
+    pub async fn bearer_for(
+        &self,
+        token: &str,
+        resource: &str,
+    ) -> Result<oauth_core::Access, oauth_core::BearerError> {
+        let request = Request::get(resource)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Vec::new())
+            .unwrap();
+        let resource = oauth_core::resource::Resource::parse(resource).unwrap();
+        self.provider
+            .authenticate_for(&request, Some(&resource))
+            .await
+    }
+}
+
+/// The string value of `name` in a JSON body; panics with the body when absent.
+pub fn str_of<'a>(body: &'a Value, name: &str) -> &'a str {
+    body[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+}
+
+/// Answers the steps of a token request until `stop` holds for one (returned unanswered);
+/// panics if the request completes first.
+pub async fn drive_token_until<'m>(
+    store: &MemoryStore,
+    mut step: oauth_core::token::TokenStep<'m>,
+    stop: impl Fn(&oauth_core::token::TokenStep<'m>) -> bool,
+) -> oauth_core::token::TokenStep<'m> {
+    while !stop(&step) {
+        step = match answer_token_step(store, step).await {
+            Ok(next) => next,
+            Err(response) => panic!(
+                "the request completed before the awaited step: {} {:?}",
+                response.status(),
+                response.body()
+            ),
+        };
+    }
+    step
+}
+
+/// Answers the steps of a token request to the end and returns its response, taken apart.
+pub async fn finish_token(
+    store: &MemoryStore,
+    mut step: oauth_core::token::TokenStep<'_>,
+) -> (StatusCode, Value, HeaderMap) {
+    loop {
+        step = match answer_token_step(store, step).await {
+            Ok(next) => next,
+            Err(response) => return response_parts(&response),
+        };
+    }
+}
