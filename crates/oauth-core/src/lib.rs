@@ -24,7 +24,7 @@
 //!     step = match step {
 //!         TokenStep::NeedsClient(q) => { let a = store.client(q.client_id()).await; q.resume(a) }
 //!         TokenStep::NeedsCode(q) => { let a = store.find_code(q.hash(), q.now()).await; q.resume(a) }
-//!         TokenStep::NeedsConsume(q) => { let a = store.consume_code(q.hash(), q.now()).await; q.resume(a) }
+//!         TokenStep::NeedsConsume(q) => { let a = store.consume_code(q.hash(), q.tokens(), q.now()).await; q.resume(a) }
 //!         TokenStep::NeedsRefresh(q) => { let a = store.find_refresh(q.hash(), q.now()).await; q.resume(a) }
 //!         TokenStep::NeedsRotation(q) => { let a = store.rotate_refresh(q.old(), q.successor(), q.grace(), q.now()).await; q.resume(a) }
 //!         TokenStep::NeedsRevocation(q) => { let a = store.revoke_grant(q.grant_id()).await; q.resume(a) }

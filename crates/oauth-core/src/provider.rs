@@ -214,7 +214,7 @@ impl<S: Store> Provider<S> {
                     q.resume(answer)
                 }
                 TokenStep::NeedsConsume(q) => {
-                    let answer = self.store.consume_code(q.hash(), q.now()).await;
+                    let answer = self.store.consume_code(q.hash(), q.tokens(), q.now()).await;
                     q.resume(answer)
                 }
                 TokenStep::NeedsRefresh(q) => {

@@ -10,9 +10,12 @@
 //! - **Expiry.** A record whose `expires_at` is at or before `now` is never returned;
 //!   it behaves as absent. [`Store::purge_expired`] deletes such records in bounded
 //!   batches; backends with native TTL may also expire them on their own.
-//! - **Atomic consume.** [`Store::consume_code`] is one conditional step: of any number
-//!   of concurrent calls for one code, exactly one gets [`ConsumeOutcome::Consumed`]; the
-//!   rest get [`ConsumeOutcome::AlreadyUsed`]. A consumed code leaves a tombstone
+//! - **Atomic consume.** [`Store::consume_code`] is one conditional step that marks the
+//!   code used *and* stores the tokens issued from it: of any number of concurrent calls
+//!   for one code, exactly one gets [`ConsumeOutcome::Consumed`] and only its tokens are
+//!   stored; the rest get [`ConsumeOutcome::AlreadyUsed`] and store nothing. (Issuing in
+//!   the same step means a replay that revokes the grant can never fall between the
+//!   redemption and the token write: the winner's tokens exist, and are revoked with it.) A consumed code leaves a tombstone
 //!   keeping its record until the code's expiry, so a replay is recognised
 //!   ([`CodeLookup::Used`]).
 //! - **Atomic rotation.** [`Store::rotate_refresh`] is one compare-and-swap: the presented
@@ -76,8 +79,9 @@ pub enum CodeLookup {
     reason = "short-lived values returned once per call; boxing would allocate on the hot path"
 )]
 pub enum ConsumeOutcome {
-    /// This call redeemed the code; it is now a tombstone.
-    Consumed(CodeRecord),
+    /// This call redeemed the code, which is now a tombstone, and stored the tokens
+    /// issued from it.
+    Consumed,
     /// Another call redeemed the code first.
     AlreadyUsed {
         /// The grant the code belonged to.
@@ -171,10 +175,12 @@ pub trait Store: Send + Sync + 'static {
     /// Reads a code without consuming it.
     async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError>;
 
-    /// Atomically redeems a code. See the module documentation.
+    /// Atomically redeems a code and stores the tokens issued from it, under the code's
+    /// grant, in the same step. See the module documentation.
     async fn consume_code(
         &self,
         hash: &TokenHash,
+        issued: &IssuedTokens,
         now: UnixTime,
     ) -> Result<ConsumeOutcome, StoreError>;
 

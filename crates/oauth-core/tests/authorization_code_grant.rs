@@ -353,7 +353,6 @@ async fn threaded_races(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "BUG: consume_code and store_tokens are separate store steps: the race loser's replay revocation can delete the grant before the winner's token write, which fails (Conflict) and answers 503; consume_code should store the tokens atomically, as rotate_refresh does"]
 async fn o21_60_redemptions_racing_on_threads_yield_exactly_one_token() {
     let h = Arc::new(Harness::new());
     for (_, first, second) in threaded_races(&h).await {
@@ -410,7 +409,6 @@ async fn o21_60_redemptions_racing_on_threads_never_yield_two_tokens_nor_a_usabl
 }
 
 #[tokio::test]
-#[ignore = "BUG: consume_code and store_tokens are separate store steps: the race loser's replay revocation can delete the grant before the winner's token write, which fails (Conflict) and answers 503; consume_code should store the tokens atomically, as rotate_refresh does"]
 async fn o21_60_race_winner_gets_its_200_even_when_the_loser_revokes_before_its_token_write() {
     let h = Harness::new();
     let client = h.public_client().await;

@@ -102,10 +102,22 @@ async fn a_failed_code_consumption_issues_no_token_and_the_code_stays_redeemable
 #[tokio::test]
 async fn a_failed_token_write_is_503_not_a_token_the_store_never_saw() {
     let p = provider();
-    let client_id = public_client(&p).await;
-    let code = code_for(&p, &client_id).await;
+    let registered = p
+        .register_client(NewClient::confidential(
+            vec![REDIRECT.to_owned()],
+            vec![oauth_core::model::GrantType::ClientCredentials],
+        ))
+        .await
+        .unwrap();
+    let secret = registered.secret.unwrap();
+    let request = token_request(
+        &[("grant_type", "client_credentials")],
+        Some((registered.client.id.as_str(), secret.expose())),
+    );
     p.store().fail(Op::StoreTokens);
-    assert_unavailable(&p.token(&redeem(&client_id, &code)).await);
+    assert_unavailable(&p.token(&request).await);
+    p.store().heal();
+    assert_eq!(p.token(&request).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -146,9 +146,10 @@ impl Store for MemoryStore {
     async fn consume_code(
         &self,
         hash: &TokenHash,
+        issued: &IssuedTokens,
         now: UnixTime,
     ) -> Result<ConsumeOutcome, StoreError> {
-        Ok(self.lock()?.consume_code(hash, now))
+        self.lock()?.consume_code(hash, issued, now)
     }
 
     async fn grant(&self, id: &GrantId, now: UnixTime) -> Result<Option<GrantRecord>, StoreError> {

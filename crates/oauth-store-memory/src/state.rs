@@ -296,24 +296,34 @@ impl State {
         }
     }
 
-    pub(crate) fn consume_code(&mut self, hash: &TokenHash, now: UnixTime) -> ConsumeOutcome {
-        let Some(entry) = self.codes.get_mut(hash) else {
-            return ConsumeOutcome::NotFound;
+    pub(crate) fn consume_code(
+        &mut self,
+        hash: &TokenHash,
+        issued: &IssuedTokens,
+        now: UnixTime,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        let grant_id = match self.codes.get(hash) {
+            None => return Ok(ConsumeOutcome::NotFound),
+            Some(entry) if entry.expires_at().is_expired_at(now) => {
+                return Ok(ConsumeOutcome::NotFound)
+            }
+            Some(entry) if entry.used => {
+                return Ok(ConsumeOutcome::AlreadyUsed {
+                    grant_id: entry.record.grant_id.clone(),
+                })
+            }
+            Some(entry) => entry.record.grant_id.clone(),
         };
-        if entry.expires_at().is_expired_at(now) {
-            return ConsumeOutcome::NotFound;
+        if live_grant(&self.grants, &grant_id, now).is_none() {
+            return Ok(ConsumeOutcome::NotFound);
         }
-        if entry.used {
-            return ConsumeOutcome::AlreadyUsed {
-                grant_id: entry.record.grant_id.clone(),
-            };
-        }
-        if live_grant(&self.grants, &entry.record.grant_id, now).is_none() {
-            return ConsumeOutcome::NotFound;
-        }
+        self.check_tokens(&grant_id, issued)?;
         // The tombstone is the same record with the same expiry: the indexes are unchanged.
-        entry.used = true;
-        ConsumeOutcome::Consumed(entry.record.clone())
+        if let Some(entry) = self.codes.get_mut(hash) {
+            entry.used = true;
+        }
+        self.insert_tokens(issued);
+        Ok(ConsumeOutcome::Consumed)
     }
 
     // ---- tokens ----

@@ -16,7 +16,7 @@ use oauth_core::store::{ConsumeOutcome, RotateOutcome};
 use oauth_core::{Store, StoreErrorKind, UnixTime};
 use oauth_store_testkit::fixtures::{
     access_expiring, client, client_grant, client_id, code_expiring, code_for, once_key,
-    token_hash, tokens_for, user_grant, user_id, NOW,
+    token_hash, tokens_for, tokens_for_code, user_grant, user_id, NOW,
 };
 
 use super::MemoryStore;
@@ -38,10 +38,13 @@ async fn indexes_stay_exact_through_every_operation() {
     let code = code_for(&grant);
     store.create_grant_with_code(&grant, &code).await.unwrap();
     assert_eq!(check(&store), 2);
-    store.consume_code(&code.hash, NOW).await.unwrap();
-    let tokens = tokens_for(&grant);
-    store.store_tokens(None, &tokens).await.unwrap();
-    assert_eq!(check(&store), 4);
+    let tokens = tokens_for_code(&code);
+    store.consume_code(&code.hash, &tokens, NOW).await.unwrap();
+    assert_eq!(
+        check(&store),
+        4,
+        "the code stays as a tombstone beside its tokens"
+    );
     let successor = tokens_for(&grant);
     store
         .rotate_refresh(&tokens.refresh.unwrap().hash, &successor, None, NOW)
@@ -210,7 +213,10 @@ async fn code_of_an_expired_grant_is_not_found() {
     let code = code_for(&grant);
     store.create_grant_with_code(&grant, &code).await.unwrap();
     assert_eq!(
-        store.consume_code(&code.hash, NOW.plus(10)).await.unwrap(),
+        store
+            .consume_code(&code.hash, &tokens_for_code(&code), NOW.plus(10))
+            .await
+            .unwrap(),
         ConsumeOutcome::NotFound
     );
     assert!(store
@@ -237,7 +243,11 @@ fn a_poisoned_lock_is_an_error_not_a_panic() {
     runtime.block_on(async {
         let err = store.client(&client_id()).await.unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Other);
-        assert!(store.consume_code(&token_hash(), NOW).await.is_err());
+        let tokens = tokens_for(&user_grant(&user_id(), &client_id()));
+        assert!(store
+            .consume_code(&token_hash(), &tokens, NOW)
+            .await
+            .is_err());
         assert!(store
             .revoke_grant(&user_grant(&user_id(), &client_id()).id)
             .await

@@ -4,7 +4,8 @@ use oauth_core::store::CodeLookup;
 use oauth_core::Store;
 
 use crate::fixtures::{
-    client, client_grant, client_id, code_for, tokens_for, user_grant, user_id, NOW,
+    client, client_grant, client_id, code_for, tokens_for, tokens_for_code, user_grant, user_id,
+    NOW,
 };
 use crate::support::{assert_code_gone, assert_grant_gone, assert_tokens_gone, assert_tokens_live};
 
@@ -66,7 +67,10 @@ pub async fn delete_client_cascades_to_grants_codes_and_tokens<S: Store>(
         .create_grant_with_code(&alice_grant, &alice_code)
         .await
         .unwrap();
-    store.consume_code(&alice_code.hash, NOW).await.unwrap();
+    store
+        .consume_code(&alice_code.hash, &tokens_for_code(&alice_code), NOW)
+        .await
+        .unwrap();
     let alice_tokens = tokens_for(&alice_grant);
     store.store_tokens(None, &alice_tokens).await.unwrap();
 

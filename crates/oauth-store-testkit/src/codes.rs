@@ -6,7 +6,9 @@ use std::sync::Arc;
 use oauth_core::store::{CodeLookup, ConsumeOutcome};
 use oauth_core::{Store, UnixTime};
 
-use crate::fixtures::{client_id, code_expiring, code_for, token_hash, user_grant, user_id, NOW};
+use crate::fixtures::{
+    client_id, code_expiring, code_for, token_hash, tokens_for_code, user_grant, user_id, NOW,
+};
 use crate::support::{assert_code_gone, race};
 
 /// How many tasks race for one code.
@@ -53,13 +55,17 @@ pub async fn create_grant_with_code_then_find_code_is_active<S: Store>(
         None
     );
     assert_eq!(
-        store.consume_code(&code.hash, NOW).await.unwrap(),
-        ConsumeOutcome::Consumed(code),
+        store
+            .consume_code(&code.hash, &tokens_for_code(&code), NOW)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Consumed,
         "the code found active must still be redeemable"
     );
 }
 
-/// `consume_code` answers [`ConsumeOutcome::Consumed`] with the record once; afterwards
+/// `consume_code` answers [`ConsumeOutcome::Consumed`] once, storing the tokens issued
+/// with it (they read back with their grant); afterwards
 /// the code is a tombstone: [`ConsumeOutcome::AlreadyUsed`] with its grant, and
 /// [`CodeLookup::Used`] with the whole record, until the code's `expires_at`, then
 /// `NotFound`. Redemption alone does not
@@ -75,15 +81,27 @@ pub async fn consume_code_once_then_tombstone_until_expiry<S: Store>(factory: im
     let tombstone = CodeLookup::Used(code.clone());
 
     assert_eq!(
-        store.consume_code(&code.hash, NOW).await.unwrap(),
-        ConsumeOutcome::Consumed(code.clone())
+        store
+            .consume_code(&code.hash, &tokens_for_code(&code), NOW)
+            .await
+            .unwrap(),
+        ConsumeOutcome::Consumed
     );
-    assert_eq!(store.consume_code(&code.hash, NOW).await.unwrap(), used);
+    assert_eq!(
+        store
+            .consume_code(&code.hash, &tokens_for_code(&code), NOW)
+            .await
+            .unwrap(),
+        used
+    );
     assert_eq!(store.find_code(&code.hash, NOW).await.unwrap(), tombstone);
 
     let before_expiry = UnixTime(code.expires_at.0 - 1);
     assert_eq!(
-        store.consume_code(&code.hash, before_expiry).await.unwrap(),
+        store
+            .consume_code(&code.hash, &tokens_for_code(&code), before_expiry)
+            .await
+            .unwrap(),
         used,
         "the tombstone lives until the code's expiry"
     );
@@ -120,9 +138,10 @@ pub async fn expired_code_is_never_returned<S: Store>(factory: impl AsyncFn() ->
     assert_code_gone(&store, &stale.hash, NOW).await;
 }
 
-/// The race: [`CONSUME_RACERS`] concurrent `consume_code` calls on one code yield exactly
-/// one [`ConsumeOutcome::Consumed`] and `AlreadyUsed { grant_id }` for all the others,
-/// repeated with [`CONSUME_ROUNDS`] fresh codes.
+/// The race: [`CONSUME_RACERS`] concurrent `consume_code` calls on one code, each with
+/// its own tokens, yield exactly one [`ConsumeOutcome::Consumed`] and
+/// `AlreadyUsed { grant_id }` for all the others, and only the winner's tokens are
+/// stored; repeated with [`CONSUME_ROUNDS`] fresh codes.
 pub async fn concurrent_consume_code_has_exactly_one_winner<S: Store>(
     factory: impl AsyncFn() -> S,
 ) {
@@ -133,15 +152,22 @@ pub async fn concurrent_consume_code_has_exactly_one_winner<S: Store>(
         store.create_grant_with_code(&grant, &code).await.unwrap();
 
         let hash = code.hash;
-        let outcomes = race(&store, CONSUME_RACERS, |store, _| async move {
-            store.consume_code(&hash, NOW).await.unwrap()
+        let issued: Vec<_> = (0..CONSUME_RACERS)
+            .map(|_| tokens_for_code(&code))
+            .collect();
+        let outcomes = race(&store, CONSUME_RACERS, |store, i| {
+            let tokens = issued[i].clone();
+            async move { store.consume_code(&hash, &tokens, NOW).await.unwrap() }
         })
         .await;
 
-        let consumed = outcomes
+        let winners: Vec<usize> = outcomes
             .iter()
-            .filter(|o| **o == ConsumeOutcome::Consumed(code.clone()))
-            .count();
+            .enumerate()
+            .filter(|(_, o)| **o == ConsumeOutcome::Consumed)
+            .map(|(i, _)| i)
+            .collect();
+        let consumed = winners.len();
         let used = ConsumeOutcome::AlreadyUsed {
             grant_id: grant.id.clone(),
         };
@@ -155,6 +181,21 @@ pub async fn concurrent_consume_code_has_exactly_one_winner<S: Store>(
         assert_eq!(
             store.find_code(&code.hash, NOW).await.unwrap(),
             CodeLookup::Used(code.clone())
+        );
+        let mut stored = Vec::new();
+        for (i, tokens) in issued.iter().enumerate() {
+            if store
+                .access_token(&tokens.access.hash, NOW)
+                .await
+                .unwrap()
+                .is_some()
+            {
+                stored.push(i);
+            }
+        }
+        assert_eq!(
+            stored, winners,
+            "round {round}: exactly the winner's tokens are stored"
         );
     }
 }

@@ -225,6 +225,18 @@ pub fn tokens_for(grant: &GrantRecord) -> IssuedTokens {
     }
 }
 
+/// Fresh tokens as a redemption of `code` issues them: an access token and a refresh
+/// token under the code's grant, for the code's client.
+#[must_use]
+pub fn tokens_for_code(code: &CodeRecord) -> IssuedTokens {
+    let mut tokens = tokens_for(&user_grant(&user_id(), &code.client_id));
+    tokens.access.grant_id = code.grant_id.clone();
+    if let Some(refresh) = tokens.refresh.as_mut() {
+        refresh.grant_id = code.grant_id.clone();
+    }
+    tokens
+}
+
 /// A fresh access token under `grant`, without a refresh token.
 #[must_use]
 pub fn access_only_for(grant: &GrantRecord) -> IssuedTokens {

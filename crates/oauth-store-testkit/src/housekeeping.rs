@@ -4,7 +4,8 @@ use oauth_core::store::{CodeLookup, ConsumeOutcome, RefreshLookup, RotateOutcome
 use oauth_core::{Store, UnixTime};
 
 use crate::fixtures::{
-    client, client_id, code_expiring, code_for, once_key, tokens_for, user_grant, user_id, NOW,
+    client, client_id, code_expiring, code_for, once_key, tokens_for, tokens_for_code, user_grant,
+    user_id, NOW,
 };
 use crate::support::assert_tokens_live;
 
@@ -35,7 +36,10 @@ pub async fn purge_expired_removes_only_expired_within_limit<S: Store>(
         .create_grant_with_code(&redeemed, &redeemed_code)
         .await
         .unwrap();
-    store.consume_code(&redeemed_code.hash, NOW).await.unwrap();
+    store
+        .consume_code(&redeemed_code.hash, &tokens_for_code(&redeemed_code), NOW)
+        .await
+        .unwrap();
 
     // A grant that expires with its code.
     let mut short = user_grant(&user_id(), &client_id());
@@ -162,7 +166,9 @@ pub async fn stores_from_factory_are_isolated<S: Store>(factory: impl AsyncFn() 
         CodeLookup::NotFound
     );
     assert_eq!(
-        b.consume_code(&code.hash, NOW).await.unwrap(),
+        b.consume_code(&code.hash, &tokens_for_code(&code), NOW)
+            .await
+            .unwrap(),
         ConsumeOutcome::NotFound
     );
     assert_eq!(b.grant(&grant.id, NOW).await.unwrap(), None);

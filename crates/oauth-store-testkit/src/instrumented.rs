@@ -150,10 +150,15 @@ impl<S: Store> Store for InstrumentedStore<S> {
     async fn consume_code(
         &self,
         hash: &TokenHash,
+        issued: &IssuedTokens,
         now: UnixTime,
     ) -> Result<ConsumeOutcome, StoreError> {
         self.check(Op::ConsumeCode)?;
-        self.inner.consume_code(hash, now).await
+        self.record(Op::ConsumeCode, &[&issued.access]);
+        if let Some(refresh) = &issued.refresh {
+            self.record(Op::ConsumeCode, &[refresh]);
+        }
+        self.inner.consume_code(hash, issued, now).await
     }
     async fn grant(&self, id: &GrantId, now: UnixTime) -> Result<Option<GrantRecord>, StoreError> {
         self.check(Op::Grant)?;

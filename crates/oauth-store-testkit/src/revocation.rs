@@ -5,8 +5,8 @@ use oauth_core::store::{CodeLookup, RotateOutcome};
 use oauth_core::{Store, UnixTime};
 
 use crate::fixtures::{
-    client_grant, client_id, code_expiring, code_for, grant_id, tokens_for, user_grant, user_id,
-    NOW,
+    client_grant, client_id, code_expiring, code_for, grant_id, tokens_for, tokens_for_code,
+    user_grant, user_id, NOW,
 };
 use crate::support::{assert_code_gone, assert_grant_gone, assert_tokens_gone, assert_tokens_live};
 
@@ -21,7 +21,10 @@ async fn issue<S: Store>(store: &S, user: &UserId) -> Issued {
     let grant = user_grant(user, &client_id());
     let code = code_for(&grant);
     store.create_grant_with_code(&grant, &code).await.unwrap();
-    store.consume_code(&code.hash, NOW).await.unwrap();
+    store
+        .consume_code(&code.hash, &tokens_for_code(&code), NOW)
+        .await
+        .unwrap();
     let tokens = tokens_for(&grant);
     store.store_tokens(None, &tokens).await.unwrap();
     Issued {
@@ -118,7 +121,10 @@ pub async fn revoke_grant_leaves_other_grants_untouched<S: Store>(factory: impl 
         .create_grant_with_code(&sibling_grant, &sibling_code)
         .await
         .unwrap();
-    store.consume_code(&sibling_code.hash, NOW).await.unwrap();
+    store
+        .consume_code(&sibling_code.hash, &tokens_for_code(&sibling_code), NOW)
+        .await
+        .unwrap();
     let sibling_tokens = tokens_for(&sibling_grant);
     store.store_tokens(None, &sibling_tokens).await.unwrap();
     let sibling = Issued {

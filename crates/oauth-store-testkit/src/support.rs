@@ -8,6 +8,8 @@ use oauth_core::store::{CodeLookup, ConsumeOutcome, RefreshLookup};
 use oauth_core::{Store, TokenHash, UnixTime};
 use tokio::sync::Barrier;
 
+use crate::fixtures::{client_id, tokens_for, user_grant, user_id};
+
 /// Runs `n` copies of an operation at once: every task is spawned first and released
 /// together by a barrier, so the calls really overlap on a multi-threaded runtime.
 pub(crate) async fn race<S, T, Fut>(
@@ -46,7 +48,14 @@ pub(crate) async fn assert_code_gone<S: Store>(store: &S, hash: &TokenHash, now:
         "find_code must not see this code"
     );
     assert_eq!(
-        store.consume_code(hash, now).await.unwrap(),
+        store
+            .consume_code(
+                hash,
+                &tokens_for(&user_grant(&user_id(), &client_id())),
+                now
+            )
+            .await
+            .unwrap(),
         ConsumeOutcome::NotFound,
         "consume_code must not see this code"
     );

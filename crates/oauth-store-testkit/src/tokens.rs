@@ -6,7 +6,7 @@ use oauth_core::{Store, UnixTime};
 
 use crate::fixtures::{
     access_expiring, access_only_for, client_grant, client_id, code_for, token_hash, tokens_for,
-    user_grant, user_id, NOW,
+    tokens_for_code, user_grant, user_id, NOW,
 };
 use crate::support::{assert_tokens_gone, assert_tokens_live};
 
@@ -18,7 +18,10 @@ pub async fn store_tokens_under_existing_grant<S: Store>(factory: impl AsyncFn()
     let grant = user_grant(&user_id(), &client_id());
     let code = code_for(&grant);
     store.create_grant_with_code(&grant, &code).await.unwrap();
-    store.consume_code(&code.hash, NOW).await.unwrap();
+    store
+        .consume_code(&code.hash, &tokens_for_code(&code), NOW)
+        .await
+        .unwrap();
 
     let first = tokens_for(&grant);
     store.store_tokens(None, &first).await.unwrap();

@@ -15,8 +15,7 @@ use crate::secret::Secret;
 use crate::store::{CodeLookup, ConsumeOutcome};
 use crate::token::steps::store_failed;
 use crate::token::{
-    issue_tokens, Authenticated, CodeConsumption, CodeLookupStep, GrantRevocation, Issue,
-    TokenPersistence, TokenStep,
+    issue_tokens, Authenticated, CodeConsumption, CodeLookupStep, GrantRevocation, Issue, TokenStep,
 };
 
 pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
@@ -92,15 +91,19 @@ pub(crate) fn on_lookup(
     match answer {
         Err(e) => store_failed(request.machine, &e, request.used_authorization_header),
         Ok(CodeLookup::NotFound) => lookup(request, code, key_index + 1),
-        Ok(CodeLookup::Active(record)) => match validate(&request, &record) {
-            Err(reason) => request.fail(reason),
-            Ok(audience) => TokenStep::NeedsConsume(CodeConsumption {
-                request,
-                code,
-                hash,
-                audience,
-            }),
-        },
+        Ok(CodeLookup::Active(record)) => {
+            let issued = validate(&request, &record)
+                .and_then(|audience| issue_from(&request, &code, &record, audience));
+            match issued {
+                Err(reason) => request.fail(reason),
+                Ok((tokens, response)) => TokenStep::NeedsConsume(CodeConsumption {
+                    request,
+                    hash,
+                    tokens,
+                    response,
+                }),
+            }
+        }
         Ok(CodeLookup::Used(record)) => match validate(&request, &record) {
             Err(reason) => request.fail(reason),
             Ok(_) => replayed(request, record.grant_id),
@@ -123,25 +126,22 @@ fn replayed(request: Authenticated<'_>, grant_id: crate::model::GrantId) -> Toke
     })
 }
 
-pub(crate) fn on_consume(
-    step: CodeConsumption<'_>,
-    answer: Result<ConsumeOutcome, StoreError>,
-) -> TokenStep<'_> {
-    let CodeConsumption {
-        request,
-        code,
-        audience,
-        ..
-    } = step;
-    let record = match answer {
-        Err(e) => return store_failed(request.machine, &e, request.used_authorization_header),
-        Ok(ConsumeOutcome::NotFound) => return request.fail(Reason::CodeNotFound),
-        // Lost a race against another valid redemption: that is a replay too.
-        Ok(ConsumeOutcome::AlreadyUsed { grant_id }) => return replayed(request, grant_id),
-        Ok(ConsumeOutcome::Consumed(record)) => record,
-    };
+/// Draws the tokens a redemption of `record` issues, so that the store can redeem the
+/// code and store them in one atomic step.
+fn issue_from(
+    request: &Authenticated<'_>,
+    code: &Secret,
+    record: &CodeRecord,
+    audience: ResourceSet,
+) -> Result<
+    (
+        crate::model::IssuedTokens,
+        crate::token::issue::TokenResponse,
+    ),
+    Reason,
+> {
     let config = &request.machine.config;
-    let props_key = match record
+    let props_key = record
         .props_key
         .as_ref()
         .map(|wrapped| {
@@ -153,13 +153,10 @@ pub(crate) fn on_consume(
             )
         })
         .transpose()
-    {
-        Ok(key) => key,
-        Err(_) => return request.fail(Reason::InternalFailure),
-    };
+        .map_err(|_| Reason::InternalFailure)?;
     let refresh = crate::token::issue::refresh_allowed(request.machine, &request.client)
         .then(|| (record.scope.clone(), record.resources.clone()));
-    let issued = issue_tokens(
+    issue_tokens(
         request.machine,
         request.now,
         Issue {
@@ -171,15 +168,22 @@ pub(crate) fn on_consume(
             refresh,
             props_key: props_key.as_ref(),
         },
-    );
-    match issued {
-        Err(reason) => request.fail(reason),
-        Ok((tokens, response)) => TokenStep::Persist(TokenPersistence {
-            machine: request.machine,
-            used_authorization_header: request.used_authorization_header,
-            new_grant: None,
-            tokens,
-            response,
-        }),
+    )
+}
+
+pub(crate) fn on_consume(
+    step: CodeConsumption<'_>,
+    answer: Result<ConsumeOutcome, StoreError>,
+) -> TokenStep<'_> {
+    let CodeConsumption {
+        request, response, ..
+    } = step;
+    match answer {
+        Err(e) => store_failed(request.machine, &e, request.used_authorization_header),
+        Ok(ConsumeOutcome::NotFound) => request.fail(Reason::CodeNotFound),
+        // Lost a race against another valid redemption: that is a replay too. The
+        // winner's tokens exist already and are revoked with the grant.
+        Ok(ConsumeOutcome::AlreadyUsed { grant_id }) => replayed(request, grant_id),
+        Ok(ConsumeOutcome::Consumed) => TokenStep::Respond(response.into_response()),
     }
 }

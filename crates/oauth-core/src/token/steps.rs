@@ -8,7 +8,6 @@ use crate::events::SecurityEvent;
 use crate::grant::{authorization_code, client_credentials, refresh_token};
 use crate::machine::Machine;
 use crate::model::{Client, ClientId, GrantId, GrantRecord, GrantType, IssuedTokens};
-use crate::resource::ResourceSet;
 use crate::response::{json_no_store, HttpResponse};
 use crate::secret::Secret;
 use crate::store::{CodeLookup, ConsumeOutcome, RefreshGrace, RefreshLookup, RotateOutcome};
@@ -25,7 +24,7 @@ pub enum TokenStep<'m> {
     NeedsClient(ClientLookup<'m>),
     /// Read a code: [`Store::find_code`](crate::Store::find_code).
     NeedsCode(CodeLookupStep<'m>),
-    /// Redeem a code: [`Store::consume_code`](crate::Store::consume_code).
+    /// Redeem a code and store its tokens: [`Store::consume_code`](crate::Store::consume_code).
     NeedsConsume(CodeConsumption<'m>),
     /// Read a refresh token: [`Store::find_refresh`](crate::Store::find_refresh).
     NeedsRefresh(RefreshLookupStep<'m>),
@@ -133,12 +132,13 @@ impl<'m> CodeLookupStep<'m> {
     }
 }
 
-/// Asks to redeem a code that passed every check.
+/// Asks to redeem a code that passed every check, storing the tokens issued from it in
+/// the same atomic step.
 pub struct CodeConsumption<'m> {
     pub(crate) request: Authenticated<'m>,
-    pub(crate) code: Secret,
     pub(crate) hash: TokenHash,
-    pub(crate) audience: ResourceSet,
+    pub(crate) tokens: IssuedTokens,
+    pub(crate) response: TokenResponse,
 }
 
 impl<'m> CodeConsumption<'m> {
@@ -146,6 +146,12 @@ impl<'m> CodeConsumption<'m> {
     #[must_use]
     pub fn hash(&self) -> &TokenHash {
         &self.hash
+    }
+
+    /// The tokens to store if, and only if, this call redeems the code.
+    #[must_use]
+    pub fn tokens(&self) -> &IssuedTokens {
+        &self.tokens
     }
 
     /// The time of the request.

@@ -424,7 +424,7 @@ pub async fn answer_token_step<'m>(
             q.resume(answer)
         }
         TokenStep::NeedsConsume(q) => {
-            let answer = store.consume_code(q.hash(), q.now()).await;
+            let answer = store.consume_code(q.hash(), q.tokens(), q.now()).await;
             q.resume(answer)
         }
         TokenStep::NeedsRefresh(q) => {
