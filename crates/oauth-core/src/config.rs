@@ -171,6 +171,7 @@ pub struct Config {
     pub(crate) pkce: PkcePolicy,
     pub(crate) redirect_matching: MatchOptions,
     pub(crate) issue_refresh_tokens: bool,
+    pub(crate) refresh_grace: u64,
     pub(crate) max_body_bytes: usize,
     pub(crate) token_path: String,
     pub(crate) realm: String,
@@ -205,6 +206,7 @@ impl Config {
             pkce: PkcePolicy::default(),
             redirect_matching: MatchOptions::default(),
             issue_refresh_tokens: true,
+            refresh_grace: 0,
             max_body_bytes: 16 * 1024,
             token_path: "/token".to_owned(),
             realm: None,
@@ -263,6 +265,7 @@ pub struct ConfigBuilder {
     pkce: PkcePolicy,
     redirect_matching: MatchOptions,
     issue_refresh_tokens: bool,
+    refresh_grace: u64,
     max_body_bytes: usize,
     token_path: String,
     realm: Option<String>,
@@ -349,6 +352,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// A grace period, in seconds, after a refresh-token rotation: within it, the client
+    /// that presents the *previous* token again (a retry after a lost response) gets the
+    /// same successor once, instead of having its grant revoked. Off (0) by default; at
+    /// most 60. Any other reuse still revokes the grant.
+    pub fn refresh_token_grace(mut self, seconds: u64) -> Self {
+        self.refresh_grace = seconds;
+        self
+    }
+
     /// The largest request body accepted (default 16 KiB).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
@@ -387,6 +399,15 @@ impl ConfigBuilder {
             .map(|r| Resource::parse(r).map_err(|_| ConfigError::InvalidResource))
             .collect::<Result<ResourceSet, _>>()?;
         self.lifetimes.validate()?;
+        if self.refresh_grace > 60 {
+            return Err(ConfigError::InvalidLifetime("refresh_token_grace"));
+        }
+        if self.refresh_grace > 0 {
+            tracing::warn!(
+                seconds = self.refresh_grace,
+                "refresh-token grace enabled: a retired refresh token is answered once more within it"
+            );
+        }
         if !self.token_path.starts_with('/') {
             return Err(ConfigError::InvalidEndpointPath);
         }
@@ -415,6 +436,7 @@ impl ConfigBuilder {
             pkce: self.pkce,
             redirect_matching: self.redirect_matching,
             issue_refresh_tokens: self.issue_refresh_tokens,
+            refresh_grace: self.refresh_grace,
             max_body_bytes: self.max_body_bytes,
             token_path: self.token_path,
             realm,

@@ -15,23 +15,20 @@
 //!
 //! ## Driving the machine directly
 //!
+//! Each step names the store call that answers it; `answer_from` makes that call and
+//! resumes the step. A host that must hold a request between steps calls it one step at
+//! a time; the whole driver is this loop:
+//!
 //! ```
 //! # async fn demo<S: oauth_core::Store>(machine: &oauth_core::Machine, store: &S,
 //! #     request: &http::Request<Vec<u8>>, now: oauth_core::UnixTime) -> oauth_core::response::HttpResponse {
-//! use oauth_core::token::TokenStep;
+//! use std::ops::ControlFlow;
 //! let mut step = machine.token_request(request, now);
 //! loop {
-//!     step = match step {
-//!         TokenStep::NeedsClient(q) => { let a = store.client(q.client_id()).await; q.resume(a) }
-//!         TokenStep::NeedsCode(q) => { let a = store.find_code(q.hash(), q.now()).await; q.resume(a) }
-//!         TokenStep::NeedsConsume(q) => { let a = store.consume_code(q.hash(), q.tokens(), q.now()).await; q.resume(a) }
-//!         TokenStep::NeedsRefresh(q) => { let a = store.find_refresh(q.hash(), q.now()).await; q.resume(a) }
-//!         TokenStep::NeedsRotation(q) => { let a = store.rotate_refresh(q.old(), q.successor(), q.grace(), q.now()).await; q.resume(a) }
-//!         TokenStep::NeedsRevocation(q) => { let a = store.revoke_grant(q.grant_id()).await; q.resume(a) }
-//!         TokenStep::Persist(q) => { let a = store.store_tokens(q.new_grant(), q.tokens()).await; q.resume(a) }
-//!         TokenStep::Respond(response) => return response,
-//!         _ => unreachable!("new steps are added with new store calls"),
-//!     };
+//!     match step.answer_from(store).await {
+//!         ControlFlow::Continue(next) => step = next,
+//!         ControlFlow::Break(response) => return response,
+//!     }
 //! }
 //! # }
 //! ```

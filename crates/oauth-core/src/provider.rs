@@ -3,6 +3,7 @@
 //! No protocol decision is made here. Every branch below matches a step and calls the
 //! store method the step names; what to do with the answer is the machine's business.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use http::Request;
@@ -92,6 +93,8 @@ impl<S> ProviderBuilder<S> {
         fn redirect_matching(options: crate::redirect_uri::MatchOptions);
         /// See [`ConfigBuilder::issue_refresh_tokens`].
         fn issue_refresh_tokens(issue: bool);
+        /// See [`ConfigBuilder::refresh_token_grace`].
+        fn refresh_token_grace(seconds: u64);
         /// See [`ConfigBuilder::max_body_bytes`].
         fn max_body_bytes(bytes: usize);
         /// See [`ConfigBuilder::token_path`].
@@ -201,43 +204,12 @@ impl<S: Store> Provider<S> {
 
     /// Handles a token-endpoint request (OAuth 2.1 §3.2).
     pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
-        let now = self.now();
-        let mut step = self.machine.token_request(request, now);
+        let mut step = self.machine.token_request(request, self.now());
         loop {
-            step = match step {
-                TokenStep::NeedsClient(q) => {
-                    let answer = self.store.client(q.client_id()).await;
-                    q.resume(answer)
-                }
-                TokenStep::NeedsCode(q) => {
-                    let answer = self.store.find_code(q.hash(), q.now()).await;
-                    q.resume(answer)
-                }
-                TokenStep::NeedsConsume(q) => {
-                    let answer = self.store.consume_code(q.hash(), q.tokens(), q.now()).await;
-                    q.resume(answer)
-                }
-                TokenStep::NeedsRefresh(q) => {
-                    let answer = self.store.find_refresh(q.hash(), q.now()).await;
-                    q.resume(answer)
-                }
-                TokenStep::NeedsRotation(q) => {
-                    let answer = self
-                        .store
-                        .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
-                        .await;
-                    q.resume(answer)
-                }
-                TokenStep::NeedsRevocation(q) => {
-                    let answer = self.store.revoke_grant(q.grant_id()).await;
-                    q.resume(answer)
-                }
-                TokenStep::Persist(q) => {
-                    let answer = self.store.store_tokens(q.new_grant(), q.tokens()).await;
-                    q.resume(answer)
-                }
-                TokenStep::Respond(response) => return response,
-            };
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(response) => return response,
+            }
         }
     }
 
@@ -246,13 +218,10 @@ impl<S: Store> Provider<S> {
         mut step: AuthorizeStep<'_>,
     ) -> Result<PendingAuthorization, AuthorizationError> {
         loop {
-            step = match step {
-                AuthorizeStep::NeedsClient(q) => {
-                    let answer = self.store.client(q.client_id()).await;
-                    q.resume(answer)
-                }
-                AuthorizeStep::Done(result) => return result,
-            };
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(result) => return result,
+            }
         }
     }
 
@@ -301,20 +270,10 @@ impl<S: Store> Provider<S> {
             .machine
             .complete_authorization(pending, decision, self.now());
         loop {
-            step = match step {
-                CompleteStep::NeedsMarker(q) => {
-                    let answer = self
-                        .store
-                        .insert_once(q.key(), q.expires_at(), q.now())
-                        .await;
-                    q.resume(answer)
-                }
-                CompleteStep::Persist(q) => {
-                    let answer = self.store.create_grant_with_code(q.grant(), q.code()).await;
-                    q.resume(answer)
-                }
-                CompleteStep::Done(result) => return result,
-            };
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(result) => return result,
+            }
         }
     }
 
@@ -345,13 +304,10 @@ impl<S: Store> Provider<S> {
     ) -> Result<Access, BearerError> {
         let mut step = self.machine.bearer_request(request, resource, self.now());
         loop {
-            step = match step {
-                BearerStep::NeedsAccessToken(q) => {
-                    let answer = self.store.access_token(q.hash(), q.now()).await;
-                    q.resume(answer)
-                }
-                BearerStep::Done(result) => return result,
-            };
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(result) => return result,
+            }
         }
     }
 
@@ -395,6 +351,114 @@ impl BearerError {
             reason: Some(Reason::InternalFailure),
             required_scope: None,
             challenge: crate::bearer::Challenge::for_resource(&config.realm, None),
+        }
+    }
+}
+
+// ---- answering one step from a store ----
+//
+// Each step names the store method that answers it. These methods are the whole driver:
+// the `Provider` loops over them, and a host that needs to hold a request between steps
+// (or a test interleaving two requests) can call them one at a time.
+
+impl<'m> TokenStep<'m> {
+    /// Answers this step from `store`: the next step, or the complete response.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<HttpResponse, TokenStep<'m>> {
+        ControlFlow::Continue(match self {
+            TokenStep::NeedsClient(q) => {
+                let answer = store.client(q.client_id()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsCode(q) => {
+                let answer = store.find_code(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsConsume(q) => {
+                let answer = store.consume_code(q.hash(), q.tokens(), q.now()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsRefresh(q) => {
+                let answer = store.find_refresh(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsRotation(q) => {
+                let answer = store
+                    .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
+                    .await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsGraceClaim(q) => {
+                let answer = store.claim_refresh_grace(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsSuccessorCheck(q) => {
+                let answer = store.find_refresh(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsRevocation(q) => {
+                let answer = store.revoke_grant(q.grant_id()).await;
+                q.resume(answer)
+            }
+            TokenStep::Persist(q) => {
+                let answer = store.store_tokens(q.new_grant(), q.tokens()).await;
+                q.resume(answer)
+            }
+            TokenStep::Respond(response) => return ControlFlow::Break(response),
+        })
+    }
+}
+
+impl<'m> AuthorizeStep<'m> {
+    /// Answers this step from `store`: the next step, or the validation result.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<Result<PendingAuthorization, AuthorizationError>, AuthorizeStep<'m>> {
+        match self {
+            AuthorizeStep::NeedsClient(q) => {
+                let answer = store.client(q.client_id()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            AuthorizeStep::Done(result) => ControlFlow::Break(result),
+        }
+    }
+}
+
+impl<'m> CompleteStep<'m> {
+    /// Answers this step from `store`: the next step, or the final redirect.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<Result<HttpResponse, AuthorizationError>, CompleteStep<'m>> {
+        match self {
+            CompleteStep::NeedsMarker(q) => {
+                let answer = store.insert_once(q.key(), q.expires_at(), q.now()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            CompleteStep::Persist(q) => {
+                let answer = store.create_grant_with_code(q.grant(), q.code()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            CompleteStep::Done(result) => ControlFlow::Break(result),
+        }
+    }
+}
+
+impl<'m> BearerStep<'m> {
+    /// Answers this step from `store`: the next step, or the validation result.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<Result<Access, BearerError>, BearerStep<'m>> {
+        match self {
+            BearerStep::NeedsAccessToken(q) => {
+                let answer = store.access_token(q.hash(), q.now()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            BearerStep::Done(result) => ControlFlow::Break(result),
         }
     }
 }

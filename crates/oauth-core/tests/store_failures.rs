@@ -196,3 +196,36 @@ async fn o21_32_a_failed_client_lookup_at_the_authorization_endpoint_is_never_re
     ));
     assert!(error.into_response().headers().get("location").is_none());
 }
+
+#[tokio::test]
+async fn a_failed_grace_claim_is_503_and_revokes_nothing() {
+    let p = Provider::builder(Issuer::new(ISSUER).unwrap())
+        .keys(test_keyring())
+        .scopes(["read"])
+        .default_scope(["read"])
+        .resource(RESOURCE)
+        .refresh_token_grace(30)
+        .store(InstrumentedStore::new(MemoryStore::new()))
+        .build()
+        .unwrap();
+    let client_id = public_client(&p).await;
+    let code = code_for(&p, &client_id).await;
+    let first: Value =
+        serde_json::from_slice(p.token(&redeem(&client_id, &code)).await.body()).unwrap();
+    let refresh = token_request(
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+        None,
+    );
+    let second = p.token(&refresh).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    p.store().fail(Op::ClaimRefreshGrace);
+    assert_unavailable(&p.token(&refresh).await);
+    p.store().heal();
+    let retried = p.token(&refresh).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    assert_eq!(retried.body(), second.body());
+}

@@ -31,6 +31,8 @@ pub enum Purpose {
     Props = 2,
     /// A grant's data key, wrapped for one code or token.
     PropsKey = 3,
+    /// A rotation's successor, kept for the refresh grace.
+    RefreshGrace = 4,
 }
 
 impl Purpose {
@@ -39,6 +41,7 @@ impl Purpose {
             1 => Some(Purpose::Ticket),
             2 => Some(Purpose::Props),
             3 => Some(Purpose::PropsKey),
+            4 => Some(Purpose::RefreshGrace),
             _ => None,
         }
     }

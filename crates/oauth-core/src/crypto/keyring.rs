@@ -58,6 +58,8 @@ pub(crate) enum SubkeyPurpose {
     PropsWrap,
     /// Sealing of pending-authorization tickets.
     Ticket,
+    /// Sealing of a rotation's successor for the refresh grace (combined with the token).
+    RefreshGrace,
 }
 
 impl SubkeyPurpose {
@@ -66,6 +68,7 @@ impl SubkeyPurpose {
             SubkeyPurpose::TokenHash => b"oauth21-core/v1/token-hash",
             SubkeyPurpose::PropsWrap => b"oauth21-core/v1/props-wrap",
             SubkeyPurpose::Ticket => b"oauth21-core/v1/ticket",
+            SubkeyPurpose::RefreshGrace => b"oauth21-core/v1/refresh-grace",
         }
     }
 }
@@ -77,6 +80,7 @@ pub(crate) struct ServerKey {
     token_hash: [u8; 32],
     props_wrap: [u8; 32],
     ticket: [u8; 32],
+    refresh_grace: [u8; 32],
 }
 
 impl ServerKey {
@@ -88,6 +92,7 @@ impl ServerKey {
             token_hash: hmac(secret, &[SubkeyPurpose::TokenHash.label()]),
             props_wrap: hmac(secret, &[SubkeyPurpose::PropsWrap.label()]),
             ticket: hmac(secret, &[SubkeyPurpose::Ticket.label()]),
+            refresh_grace: hmac(secret, &[SubkeyPurpose::RefreshGrace.label()]),
             id,
         })
     }
@@ -97,6 +102,7 @@ impl ServerKey {
             SubkeyPurpose::TokenHash => &self.token_hash,
             SubkeyPurpose::PropsWrap => &self.props_wrap,
             SubkeyPurpose::Ticket => &self.ticket,
+            SubkeyPurpose::RefreshGrace => &self.refresh_grace,
         }
     }
 }

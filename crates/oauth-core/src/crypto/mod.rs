@@ -10,7 +10,7 @@ mod token;
 
 pub(crate) use envelope::{open, seal};
 pub use envelope::{EnvelopeError, Purpose};
-pub(crate) use keyring::SubkeyPurpose;
+pub(crate) use keyring::{hmac, SubkeyPurpose};
 pub use keyring::{KeyError, KeyId, Keyring, MIN_SECRET_LEN};
 pub(crate) use props::{new_props_key, PropsKey};
 pub use props::{Props, PropsError, SealedProps, WrappedPropsKey};

@@ -4,4 +4,5 @@
 
 pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
+pub(crate) mod refresh_grace;
 pub(crate) mod refresh_token;

@@ -7,6 +7,7 @@
 
 use crate::crypto::{parse_token, TokenKind};
 use crate::error::{Reason, StoreError};
+use crate::grant::refresh_grace;
 use crate::model::GrantId;
 use crate::resource;
 use crate::scope;
@@ -14,8 +15,8 @@ use crate::secret::Secret;
 use crate::store::{RefreshLookup, RotateOutcome};
 use crate::token::steps::store_failed;
 use crate::token::{
-    issue_tokens, Authenticated, GrantRevocation, Issue, RefreshLookupStep, RefreshRotation,
-    TokenStep,
+    issue_tokens, Authenticated, GraceClaim, GrantRevocation, Issue, RefreshLookupStep,
+    RefreshRotation, SuccessorCheck, TokenStep,
 };
 
 pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
@@ -77,12 +78,20 @@ pub(crate) fn on_lookup(
         Ok(RefreshLookup::Retired {
             grant_id,
             client_id,
-            ..
+            retired_at,
         }) => {
             // Only the client the token was issued to triggers revocation; anyone else
             // learns nothing and revokes nothing.
             if client_id != request.client.id {
                 return request.fail(Reason::RefreshTokenClientMismatch);
+            }
+            if refresh_grace::within(request.machine, retired_at, request.now) {
+                return TokenStep::NeedsGraceClaim(GraceClaim {
+                    request,
+                    token,
+                    hash,
+                    grant_id,
+                });
             }
             return reused(
                 request.machine,
@@ -141,16 +150,26 @@ pub(crate) fn on_lookup(
             props_key: props_key.as_ref(),
         },
     );
+    let issued = issued.and_then(|(successor, response)| {
+        let grace = refresh_grace::keep(
+            request.machine,
+            request.now,
+            &token,
+            &record.grant_id,
+            &response,
+        )?;
+        Ok((successor, response, grace))
+    });
     match issued {
         Err(reason) => request.fail(reason),
-        Ok((successor, response)) => TokenStep::NeedsRotation(RefreshRotation {
+        Ok((successor, response, grace)) => TokenStep::NeedsRotation(RefreshRotation {
             machine: request.machine,
             now: request.now,
             used_authorization_header: request.used_authorization_header,
             client_id: request.client.id.clone(),
             old: hash,
             successor,
-            grace: None,
+            grace,
             response,
         }),
     }
@@ -171,5 +190,66 @@ pub(crate) fn on_rotate(
         Ok(RotateOutcome::NotFound) => {
             crate::token::fail(step.machine, Reason::RefreshTokenNotFound, used_header)
         }
+    }
+}
+
+pub(crate) fn on_grace_claim(
+    step: GraceClaim<'_>,
+    answer: Result<Option<Vec<u8>>, StoreError>,
+) -> TokenStep<'_> {
+    let GraceClaim {
+        request,
+        token,
+        grant_id,
+        ..
+    } = step;
+    let used_header = request.used_authorization_header;
+    let sealed = match answer {
+        Err(e) => return store_failed(request.machine, &e, used_header),
+        // Claimed already, or none kept: an ordinary reuse.
+        Ok(None) => return reused(request.machine, used_header, &request.client.id, grant_id),
+        Ok(Some(sealed)) => sealed,
+    };
+    let reopened = refresh_grace::reopen(request.machine, request.now, &token, &grant_id, &sealed);
+    let successor = reopened.as_ref().ok().and_then(|response| {
+        response
+            .refresh_token()
+            .and_then(|t| request.machine.lookup_hash(t.expose(), 0))
+    });
+    match (reopened, successor) {
+        (Ok(response), Some(hash)) => TokenStep::NeedsSuccessorCheck(SuccessorCheck {
+            request,
+            grant_id,
+            hash,
+            response,
+        }),
+        // A grace that does not open with the token that claims it fails closed.
+        _ => reused(request.machine, used_header, &request.client.id, grant_id),
+    }
+}
+
+pub(crate) fn on_successor_check(
+    step: SuccessorCheck<'_>,
+    answer: Result<RefreshLookup, StoreError>,
+) -> TokenStep<'_> {
+    let SuccessorCheck {
+        request,
+        grant_id,
+        response,
+        ..
+    } = step;
+    let used_header = request.used_authorization_header;
+    match answer {
+        Err(e) => store_failed(request.machine, &e, used_header),
+        Ok(RefreshLookup::Active(record)) if record.client_id == request.client.id => {
+            tracing::info!(
+                client_id = %request.client.id,
+                grant_id = %grant_id,
+                "refresh retried within the grace period; answering the same successor"
+            );
+            TokenStep::Respond(response.into_response())
+        }
+        // The successor moved on (or is gone): the retry is a reuse after all.
+        Ok(_) => reused(request.machine, used_header, &request.client.id, grant_id),
     }
 }

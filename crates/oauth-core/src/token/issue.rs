@@ -17,17 +17,59 @@ use crate::time::UnixTime;
 /// credentials.
 pub(crate) struct TokenResponse {
     access_token: Secret,
-    expires_in: u64,
+    access_expires_at: UnixTime,
+    /// The time the response is for (`expires_in` is counted from it).
+    now: UnixTime,
     refresh_token: Option<Secret>,
     scope: Scope,
 }
 
+/// A token response kept for the refresh grace: sealed, never stored in the clear.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct GraceCopy {
+    access_token: String,
+    access_expires_at: UnixTime,
+    refresh_token: Option<String>,
+    scope: Scope,
+}
+
 impl TokenResponse {
+    /// The response serialized for sealing (see `grant::refresh_token`).
+    pub(crate) fn to_grace_copy(&self) -> Result<Vec<u8>, Reason> {
+        serde_json::to_vec(&GraceCopy {
+            access_token: self.access_token.expose().to_owned(),
+            access_expires_at: self.access_expires_at,
+            refresh_token: self.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+            scope: self.scope.clone(),
+        })
+        .map_err(|_| Reason::InternalFailure)
+    }
+
+    /// The same response again, answered at `now`.
+    pub(crate) fn from_grace_copy(bytes: &[u8], now: UnixTime) -> Result<Self, Reason> {
+        let copy: GraceCopy = serde_json::from_slice(bytes).map_err(|_| Reason::InternalFailure)?;
+        Ok(TokenResponse {
+            access_token: Secret::new(copy.access_token),
+            access_expires_at: copy.access_expires_at,
+            now,
+            refresh_token: copy.refresh_token.map(Secret::new),
+            scope: copy.scope,
+        })
+    }
+
+    /// The refresh token of this response, if any.
+    pub(crate) fn refresh_token(&self) -> Option<&Secret> {
+        self.refresh_token.as_ref()
+    }
+
     pub(crate) fn body(&self) -> Value {
         let mut body = Map::new();
         body.insert("access_token".into(), json!(self.access_token.expose()));
         body.insert("token_type".into(), json!("Bearer"));
-        body.insert("expires_in".into(), json!(self.expires_in));
+        body.insert(
+            "expires_in".into(),
+            json!(self.now.seconds_until(self.access_expires_at)),
+        );
         if let Some(refresh) = &self.refresh_token {
             body.insert("refresh_token".into(), json!(refresh.expose()));
         }
@@ -116,7 +158,8 @@ pub(crate) fn issue_tokens(
 
     let response = TokenResponse {
         access_token,
-        expires_in: now.seconds_until(access_expires),
+        access_expires_at: access_expires,
+        now,
         refresh_token,
         scope: issue.scope,
     };

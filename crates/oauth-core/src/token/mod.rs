@@ -17,8 +17,8 @@ use crate::time::UnixTime;
 
 pub(crate) use issue::{issue_tokens, Issue};
 pub use steps::{
-    ClientLookup, CodeConsumption, CodeLookupStep, GrantRevocation, RefreshLookupStep,
-    RefreshRotation, TokenPersistence, TokenStep,
+    ClientLookup, CodeConsumption, CodeLookupStep, GraceClaim, GrantRevocation, RefreshLookupStep,
+    RefreshRotation, SuccessorCheck, TokenPersistence, TokenStep,
 };
 
 /// A parsed token request whose client has not been authenticated yet.

@@ -30,6 +30,12 @@ pub enum TokenStep<'m> {
     NeedsRefresh(RefreshLookupStep<'m>),
     /// Rotate a refresh token: [`Store::rotate_refresh`](crate::Store::rotate_refresh).
     NeedsRotation(RefreshRotation<'m>),
+    /// Claim the grace of a retired refresh token:
+    /// [`Store::claim_refresh_grace`](crate::Store::claim_refresh_grace).
+    NeedsGraceClaim(GraceClaim<'m>),
+    /// Check that a grace's successor is still the live refresh token:
+    /// [`Store::find_refresh`](crate::Store::find_refresh).
+    NeedsSuccessorCheck(SuccessorCheck<'m>),
     /// Revoke a grant after a replay: [`Store::revoke_grant`](crate::Store::revoke_grant).
     NeedsRevocation(GrantRevocation<'m>),
     /// Persist issued tokens: [`Store::store_tokens`](crate::Store::store_tokens).
@@ -233,6 +239,61 @@ impl<'m> RefreshRotation<'m> {
     /// Continues with the store's answer.
     pub fn resume(self, answer: Result<RotateOutcome, StoreError>) -> TokenStep<'m> {
         refresh_token::on_rotate(self, answer)
+    }
+}
+
+/// Asks for the grace a rotation left with a retired refresh token (at most once).
+pub struct GraceClaim<'m> {
+    pub(crate) request: Authenticated<'m>,
+    pub(crate) token: Secret,
+    pub(crate) hash: TokenHash,
+    pub(crate) grant_id: GrantId,
+}
+
+impl<'m> GraceClaim<'m> {
+    /// The retired token's keyed hash.
+    #[must_use]
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.request.now
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<Option<Vec<u8>>, StoreError>) -> TokenStep<'m> {
+        refresh_token::on_grace_claim(self, answer)
+    }
+}
+
+/// Asks whether the successor kept in a grace is still the live refresh token: a grace
+/// never answers for a token older than the immediately previous one.
+pub struct SuccessorCheck<'m> {
+    pub(crate) request: Authenticated<'m>,
+    pub(crate) grant_id: GrantId,
+    pub(crate) hash: TokenHash,
+    pub(crate) response: TokenResponse,
+}
+
+impl<'m> SuccessorCheck<'m> {
+    /// The successor refresh token's keyed hash.
+    #[must_use]
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.request.now
+    }
+
+    /// Continues with the store's answer.
+    pub fn resume(self, answer: Result<RefreshLookup, StoreError>) -> TokenStep<'m> {
+        refresh_token::on_successor_check(self, answer)
     }
 }
 

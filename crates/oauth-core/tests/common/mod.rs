@@ -412,42 +412,10 @@ pub async fn answer_token_step<'m>(
     store: &MemoryStore,
     step: oauth_core::token::TokenStep<'m>,
 ) -> Result<oauth_core::token::TokenStep<'m>, Response<bytes::Bytes>> {
-    use oauth_core::token::TokenStep;
-    use oauth_core::Store as _;
-    Ok(match step {
-        TokenStep::NeedsClient(q) => {
-            let answer = store.client(q.client_id()).await;
-            q.resume(answer)
-        }
-        TokenStep::NeedsCode(q) => {
-            let answer = store.find_code(q.hash(), q.now()).await;
-            q.resume(answer)
-        }
-        TokenStep::NeedsConsume(q) => {
-            let answer = store.consume_code(q.hash(), q.tokens(), q.now()).await;
-            q.resume(answer)
-        }
-        TokenStep::NeedsRefresh(q) => {
-            let answer = store.find_refresh(q.hash(), q.now()).await;
-            q.resume(answer)
-        }
-        TokenStep::NeedsRotation(q) => {
-            let answer = store
-                .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
-                .await;
-            q.resume(answer)
-        }
-        TokenStep::NeedsRevocation(q) => {
-            let answer = store.revoke_grant(q.grant_id()).await;
-            q.resume(answer)
-        }
-        TokenStep::Persist(q) => {
-            let answer = store.store_tokens(q.new_grant(), q.tokens()).await;
-            q.resume(answer)
-        }
-        TokenStep::Respond(response) => return Err(response),
-        _ => panic!("a token step the harness does not know: extend answer_token_step"),
-    })
+    match step.answer_from(store).await {
+        std::ops::ControlFlow::Continue(next) => Ok(next),
+        std::ops::ControlFlow::Break(response) => Err(response),
+    }
 }
 
 impl Harness {
