@@ -6,7 +6,7 @@
 //! already used, revokes its grant (§7.5.2: that would hand attackers a denial of
 //! service). A replay that would otherwise succeed revokes everything the code issued.
 
-use crate::crypto::{parse_token, TokenKind};
+use crate::crypto::TokenKind;
 use crate::error::{Reason, StoreError};
 use crate::model::CodeRecord;
 use crate::pkce;
@@ -19,16 +19,10 @@ use crate::token::{
 };
 
 pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
-    let code = match request.params.single("code") {
-        Err(reason) => return request.fail(reason),
-        Ok(None) => return request.fail(Reason::MissingParameter),
-        Ok(Some(code)) => code,
-    };
-    let Some(code) = parse_token(TokenKind::AuthorizationCode, code) else {
-        return request.fail(Reason::CodeNotFound);
-    };
-    let code = Secret::new(code);
-    lookup(request, code, 0)
+    match request.credential("code", TokenKind::AuthorizationCode, Reason::CodeNotFound) {
+        Ok(code) => lookup(request, code, 0),
+        Err(reason) => request.fail(reason),
+    }
 }
 
 fn lookup(request: Authenticated<'_>, code: Secret, key_index: usize) -> TokenStep<'_> {

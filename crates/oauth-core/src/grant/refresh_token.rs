@@ -5,7 +5,7 @@
 //! access token. Presenting a retired token again, by the client it was issued to, is
 //! reuse: the whole grant is revoked (§4.3.1, RFC 9700 §4.14.2).
 
-use crate::crypto::{parse_token, TokenKind};
+use crate::crypto::TokenKind;
 use crate::error::{Reason, StoreError};
 use crate::grant::refresh_grace;
 use crate::model::GrantId;
@@ -20,16 +20,14 @@ use crate::token::{
 };
 
 pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
-    let token = match request.params.single("refresh_token") {
-        Err(reason) => return request.fail(reason),
-        Ok(None) => return request.fail(Reason::MissingParameter),
-        Ok(Some(token)) => token,
-    };
-    let Some(token) = parse_token(TokenKind::RefreshToken, token) else {
-        return request.fail(Reason::RefreshTokenNotFound);
-    };
-    let token = Secret::new(token);
-    lookup(request, token, 0)
+    match request.credential(
+        "refresh_token",
+        TokenKind::RefreshToken,
+        Reason::RefreshTokenNotFound,
+    ) {
+        Ok(token) => lookup(request, token, 0),
+        Err(reason) => request.fail(reason),
+    }
 }
 
 fn lookup(request: Authenticated<'_>, token: Secret, key_index: usize) -> TokenStep<'_> {

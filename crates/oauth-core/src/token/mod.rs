@@ -8,11 +8,13 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request};
 
 use crate::client_auth::{presented_client, PresentedClient};
+use crate::crypto::{parse_token, TokenKind};
 use crate::error::Reason;
 use crate::machine::Machine;
 use crate::model::{Client, GrantType};
 use crate::params::Params;
 use crate::response::token_error;
+use crate::secret::Secret;
 use crate::time::UnixTime;
 
 pub(crate) use issue::{issue_tokens, Issue};
@@ -40,6 +42,19 @@ pub(crate) struct Authenticated<'m> {
 }
 
 impl<'m> Authenticated<'m> {
+    /// The credential in parameter `name`: required (`invalid_request` when missing or
+    /// repeated) and of the shape of a `kind` credential (`unknown` otherwise, before any
+    /// store lookup).
+    pub(crate) fn credential(
+        &self,
+        name: &str,
+        kind: TokenKind,
+        unknown: Reason,
+    ) -> Result<Secret, Reason> {
+        let value = self.params.single(name)?.ok_or(Reason::MissingParameter)?;
+        parse_token(kind, value).map(Secret::new).ok_or(unknown)
+    }
+
     /// Ends the request with an error response.
     pub(crate) fn fail(&self, reason: Reason) -> TokenStep<'m> {
         fail(self.machine, reason, self.used_authorization_header)
