@@ -53,7 +53,12 @@ pub fn extract<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<String>, R
             }
         }
     };
-    let from_body = body_token(request)?;
+    // A body that is not a well-formed form cannot carry a second token; with a header
+    // token present it is the application's payload, not a credential (RFC 6750 §2.2).
+    let from_body = match body_token(request) {
+        Err(_) if from_header.is_some() => None,
+        other => other?,
+    };
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(Reason::MalformedBearerRequest),
         (Some(token), None) | (None, Some(token)) => Ok(Some(token)),
@@ -88,7 +93,8 @@ fn body_token<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<String>, Re
 }
 
 /// What a bearer-protected request proved: who, for which client, with what scope.
-#[derive(Clone, Debug)]
+/// `Debug` shows everything but the props, which may hold upstream credentials.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Access {
     /// The user the token speaks for; `None` for a client-credentials token, so the
@@ -107,6 +113,23 @@ pub struct Access {
     /// The host's props attached to the grant.
     pub props: Option<Props>,
     pub(crate) challenge: Challenge,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("user_id", &self.user_id)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .field("audience", &self.audience)
+            .field("grant_id", &self.grant_id)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "props",
+                &self.props.as_ref().map(|_| crate::crypto::REDACTED),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Access {

@@ -444,6 +444,13 @@ pub enum ApiMisuse {
     /// The host approved a scope wider than the one requested.
     #[error("the approved scope must be within the requested scope")]
     ApprovedScopeWidened,
+    /// The session binding of a ticket is shorter than
+    /// [`MIN_SESSION_BINDING_LEN`](crate::authorize::MIN_SESSION_BINDING_LEN) bytes.
+    #[error("the session binding must be at least 16 bytes of the browser session's id")]
+    WeakSessionBinding,
+    /// The host approved an empty scope for a request that asked for some.
+    #[error("an approval must grant some of the requested scope, or be a denial")]
+    ApprovedScopeEmpty,
     /// Client registration data is invalid.
     #[error("invalid client registration: {0}")]
     InvalidClient(&'static str),

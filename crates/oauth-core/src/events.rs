@@ -58,7 +58,7 @@ impl EventSink for TracingEvents {
             SecurityEvent::ClientAuthenticationFailed { client_id, reason } => tracing::warn!(
                 target: "oauth_core::security",
                 event = "client_authentication_failed",
-                client_id = %client_id,
+                client_id = ?client_id.as_str(),
                 reason = ?reason,
             ),
             SecurityEvent::CodeReplayed {
@@ -67,7 +67,7 @@ impl EventSink for TracingEvents {
             } => tracing::warn!(
                 target: "oauth_core::security",
                 event = "code_replayed",
-                client_id = %client_id,
+                client_id = ?client_id.as_str(),
                 grant_id = %grant_id,
                 "authorization code redeemed twice; revoking its grant"
             ),
@@ -77,14 +77,14 @@ impl EventSink for TracingEvents {
             } => tracing::warn!(
                 target: "oauth_core::security",
                 event = "refresh_token_reused",
-                client_id = %client_id,
+                client_id = ?client_id.as_str(),
                 grant_id = %grant_id,
                 "retired refresh token presented again; revoking its grant"
             ),
             SecurityEvent::PendingAuthorizationReplayed { client_id } => tracing::warn!(
                 target: "oauth_core::security",
                 event = "pending_authorization_replayed",
-                client_id = %client_id,
+                client_id = ?client_id.as_str(),
             ),
         }
     }

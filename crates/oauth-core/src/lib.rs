@@ -67,7 +67,7 @@ pub mod store;
 pub mod time;
 pub mod token;
 
-pub use authorize::{Approval, AuthorizationError, Decision, PendingAuthorization};
+pub use authorize::{Approval, AuthorizationError, Decision, ErrorRedirect, PendingAuthorization};
 pub use bearer::{Access, BearerError};
 pub use clients::{NewClient, RegisteredClient};
 pub use config::{Config, ConfigBuilder, Issuer, Lifetimes, PkcePolicy};
@@ -77,6 +77,7 @@ pub use events::{EventSink, SecurityEvent, TracingEvents};
 pub use machine::Machine;
 pub use provider::{Provider, ProviderBuilder, RegistrationError};
 pub use random::{OsRandom, RandomError, SecureRandom};
+pub use scope::Scope;
 pub use secret::Secret;
 pub use store::Store;
 pub use time::{Clock, SystemClock, UnixTime};

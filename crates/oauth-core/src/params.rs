@@ -13,10 +13,26 @@ use crate::error::Reason;
 /// The most parameters one request may carry; more is `invalid_request`.
 pub const MAX_PARAMETERS: usize = 64;
 
-/// Decoded parameters of one request.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Decoded parameters of one request. `Debug` shows the names only: values include
+/// secrets, codes, verifiers and tokens.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Params")
+            .field(
+                "names",
+                &self
+                    .pairs
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Params {
@@ -119,6 +135,14 @@ pub(crate) fn append_pairs(query: &mut String, pairs: &[(&str, &str)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn params_debug_shows_names_not_values() {
+        let p = Params::parse(b"client_secret=hunter2&code=oa2c_x").unwrap();
+        let shown = format!("{p:?}");
+        assert!(shown.contains("client_secret") && shown.contains("code"));
+        assert!(!shown.contains("hunter2") && !shown.contains("oa2c_x"));
+    }
 
     #[test]
     fn o21_7_form_decoding_vector_v3() {

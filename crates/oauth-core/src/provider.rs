@@ -242,9 +242,7 @@ impl<S: Store> Provider<S> {
         pending: &PendingAuthorization,
         session_binding: &[u8],
     ) -> Result<String, AuthorizationError> {
-        self.machine
-            .seal_ticket(pending, session_binding)
-            .map_err(AuthorizationError::Fatal)
+        self.machine.seal_ticket(pending, session_binding)
     }
 
     /// Opens a ticket from the consent form and re-validates it.
@@ -317,7 +315,9 @@ impl<S: Store> Provider<S> {
         new: NewClient,
     ) -> Result<RegisteredClient, RegistrationError> {
         let registered = self.machine.register_client(new, self.now())?;
-        self.store.put_client(&registered.client).await?;
+        if !self.store.insert_client(&registered.client).await? {
+            return Err(RegistrationError::ClientIdTaken);
+        }
         Ok(registered)
     }
 
@@ -343,6 +343,9 @@ pub enum RegistrationError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A client with the requested id exists already; registration never replaces one.
+    #[error("a client with this id exists already")]
+    ClientIdTaken,
 }
 
 impl BearerError {

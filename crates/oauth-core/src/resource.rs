@@ -135,8 +135,9 @@ impl FromIterator<Resource> for ResourceSet {
 /// Decides the audiences of a new authorization or client-credentials request.
 ///
 /// Every requested resource must be one this server serves (RFC 8707 §2, RFC 9700
-/// §4.10.2). With none requested, the request fails when `require` is set, and otherwise
-/// gets every configured resource.
+/// §4.10.2). With none requested, the request fails when `require` is set or when several
+/// resources are configured (a token valid at all of them would be accepted by each,
+/// against RFC 9700 §2.3); with exactly one configured, that one is the audience.
 pub(crate) fn resolve<'a>(
     requested: impl Iterator<Item = &'a str>,
     configured: &ResourceSet,
@@ -144,7 +145,8 @@ pub(crate) fn resolve<'a>(
 ) -> Result<ResourceSet, Reason> {
     let requested = parse_all(requested)?;
     if requested.is_empty() {
-        return if require {
+        let single = configured.iter().nth(1).is_none();
+        return if require || !single {
             Err(Reason::ResourceRequired)
         } else {
             Ok(configured.clone())
@@ -202,13 +204,21 @@ mod tests {
 
     #[test]
     fn ri_4_no_resource_defaults_or_is_required_by_policy() {
+        let one = set(&["https://a.example"]);
+        assert_eq!(resolve(std::iter::empty(), &one, false), Ok(one.clone()));
+        assert_eq!(
+            resolve(std::iter::empty(), &one, true),
+            Err(Reason::ResourceRequired)
+        );
+        let none = ResourceSet::empty();
+        assert_eq!(resolve(std::iter::empty(), &none, false), Ok(none.clone()));
+    }
+
+    #[test]
+    fn bcp_7_several_resources_never_default_to_a_token_valid_at_all_of_them() {
         let configured = set(&["https://a.example", "https://b.example"]);
         assert_eq!(
             resolve(std::iter::empty(), &configured, false),
-            Ok(configured.clone())
-        );
-        assert_eq!(
-            resolve(std::iter::empty(), &configured, true),
             Err(Reason::ResourceRequired)
         );
     }

@@ -57,10 +57,13 @@ struct ErrorBody {
 }
 
 /// The status of a token-endpoint error (OAuth 2.1 §3.2.4; RFC 6749 §5.2).
+///
+/// `invalid_client` is 401 when the client used the `Authorization` header, with a
+/// `Basic` challenge; otherwise 400, since a 401 must carry a challenge (RFC 9110 §15.5.2)
+/// and there is no scheme to challenge a body credential with.
 fn token_error_status(reason: Reason, used_authorization_header: bool) -> StatusCode {
     match reason.code() {
         ErrorCode::InvalidClient if used_authorization_header => StatusCode::UNAUTHORIZED,
-        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         _ if reason == Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -156,8 +156,13 @@ pub trait Store: Send + Sync + 'static {
     /// The client with this id, if registered.
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
 
-    /// Inserts or replaces a client.
+    /// Inserts or replaces a client (an administrative update).
     async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+
+    /// Inserts a client only if no client has its id; `false` (and nothing written) if
+    /// one does. Registration uses this, so a new registration can never take over an
+    /// existing client's id. Of concurrent inserts of one id exactly one is `true`.
+    async fn insert_client(&self, client: &Client) -> Result<bool, StoreError>;
 
     /// Deletes a client and, cascading, every grant of it with their codes and tokens.
     /// Deleting an unknown client succeeds.

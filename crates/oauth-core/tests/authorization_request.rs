@@ -579,7 +579,7 @@ async fn o21_32_mismatched_redirect_uri_is_an_error_page_without_location() {
         error,
         AuthorizationError::Fatal(Reason::RedirectUriMismatch)
     ));
-    let page = error.into_response();
+    let page = error.into_response(None);
     assert_eq!(page.status(), StatusCode::BAD_REQUEST);
     assert!(page.headers().get("location").is_none());
     let body = std::str::from_utf8(page.body()).unwrap();
@@ -595,7 +595,7 @@ async fn o21_32_unknown_client_is_an_error_page_without_location() {
         error,
         AuthorizationError::Fatal(Reason::UnknownClient)
     ));
-    let page = error.into_response();
+    let page = error.into_response(None);
     assert_eq!(page.status(), StatusCode::BAD_REQUEST);
     assert!(page.headers().get("location").is_none());
     assert_eq!(page.headers()["x-frame-options"], "DENY");
@@ -854,7 +854,7 @@ async fn o21_36_error_pages_carry_no_request_data() {
     ];
     for case in cases {
         let error = begin_pairs(&h, &case).await.unwrap_err();
-        let page = error.into_response();
+        let page = error.into_response(None);
         assert!(page.headers().get("location").is_none());
         let body = std::str::from_utf8(page.body()).unwrap();
         assert!(!body.contains("script") && !body.contains("evil"), "{body}");
@@ -1033,7 +1033,7 @@ async fn o21_44_javascript_redirect_uri_is_fatal_and_never_echoed() {
             ),
             "{evil}: {error:?}"
         );
-        let page = error.into_response();
+        let page = error.into_response(None);
         assert_eq!(page.status(), StatusCode::BAD_REQUEST);
         assert!(page.headers().get("location").is_none());
         assert_eq!(page.headers()["x-content-type-options"], "nosniff");

@@ -654,8 +654,8 @@ async fn ri_5_token_request_narrows_the_audience_to_one_resource() {
         .await
         .unwrap();
     assert_eq!(pending.resources().iter().count(), 1);
-    // Without `resource`, every configured resource is the audience ...
-    let (_, body) = h.public_tokens().await;
+    // Authorized for both resources, the token's audience is both ...
+    let (_, body) = h.public_tokens_for(&[RESOURCE, OTHER]).await;
     let request = get_with(
         Some(&format!(
             "Bearer {}",

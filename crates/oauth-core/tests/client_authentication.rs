@@ -33,7 +33,7 @@ fn assert_invalid_client_with_challenge((status, body, headers): &(StatusCode, V
 fn assert_invalid_client_without_challenge(
     (status, body, headers): &(StatusCode, Value, HeaderMap),
 ) {
-    assert_eq!(*status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(error_of(body), "invalid_client", "{body}");
     assert!(
         headers.get("www-authenticate").is_none(),
@@ -501,7 +501,7 @@ async fn o21_18_realm_of_the_challenge_is_configurable() {
 }
 
 #[tokio::test]
-async fn o21_18_wrong_body_secret_is_401_invalid_client_without_basic_challenge() {
+async fn o21_18_wrong_body_secret_is_400_invalid_client_without_basic_challenge() {
     let (h, _) = with_imported(
         "post-client",
         Some("right"),

@@ -107,7 +107,7 @@ async fn o21_64_confidential_client_without_authentication_is_invalid_client() {
         .await,
         h.token(&[("grant_type", "client_credentials")], None).await,
     ] {
-        assert_error_code(&response, StatusCode::UNAUTHORIZED, "invalid_client");
+        assert_error_code(&response, StatusCode::BAD_REQUEST, "invalid_client");
     }
     let response = cc(&h, &(id.clone(), format!("{secret}x")), &[]).await;
     assert_error_code(&response, StatusCode::UNAUTHORIZED, "invalid_client");
@@ -322,7 +322,7 @@ async fn required_resource_missing_is_invalid_target() {
 }
 
 #[tokio::test]
-async fn requested_resource_is_the_audience_and_the_default_is_every_resource() {
+async fn requested_resource_is_the_audience_and_several_configured_resources_require_one() {
     let h = Harness::with(|b| b.resource(OTHER));
     let client = cc_client(&h, None).await;
 
@@ -331,7 +331,14 @@ async fn requested_resource_is_the_audience_and_the_default_is_every_resource() 
     assert!(h.bearer_for(token, OTHER).await.is_ok());
     assert!(h.bearer_for(token, RESOURCE).await.is_err());
 
-    let body = ok(cc(&h, &client, &[]).await);
+    // BCP-7: with several resources configured, none requested is `invalid_target`
+    // rather than a token valid at all of them.
+    assert_error_code(
+        &cc(&h, &client, &[]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_target",
+    );
+    let body = ok(cc(&h, &client, &[("resource", OTHER), ("resource", RESOURCE)]).await);
     let token = str_of(&body, "access_token");
     assert!(h.bearer_for(token, OTHER).await.is_ok());
     assert!(h.bearer_for(token, RESOURCE).await.is_ok());

@@ -82,7 +82,11 @@ async fn no_error_redirect_before_the_client_is_validated() {
         error,
         AuthorizationError::Fatal(Reason::UnknownClient)
     ));
-    assert!(error.into_response().headers().get("location").is_none());
+    assert!(error
+        .into_response(None)
+        .headers()
+        .get("location")
+        .is_none());
 }
 
 #[tokio::test]
@@ -228,10 +232,12 @@ async fn no_stored_record_contains_a_client_secret_or_credential_from_the_reques
         ("code_challenge_method", "S256"),
     ]);
     let pending = provider.begin_authorization(&request).await.unwrap();
-    let ticket = provider.seal_ticket(&pending, b"session").unwrap();
+    let ticket = provider
+        .seal_ticket(&pending, b"session-cookie-0123456789")
+        .unwrap();
     assert!(!ticket.contains(secret));
     let pending = provider
-        .resume_authorization(&ticket, b"session")
+        .resume_authorization(&ticket, b"session-cookie-0123456789")
         .await
         .unwrap();
     let redirect = provider

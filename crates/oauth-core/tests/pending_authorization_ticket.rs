@@ -276,7 +276,6 @@ async fn ticket_resumed_with_another_session_binding_is_refused() {
     let (_, ticket) = sealed(&h, client.id.as_str()).await;
     for binding in [
         &b"session-cookie-id-2"[..],
-        b"",
         b"session-cookie-id-1 ",
         b"SESSION-COOKIE-ID-1",
     ] {
@@ -288,6 +287,23 @@ async fn ticket_resumed_with_another_session_binding_is_refused() {
     }
     // The right session still can.
     assert!(resume(&h, &ticket, BINDING).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_session_binding_shorter_than_128_bits_is_refused_as_misuse() {
+    let h = Harness::new();
+    let client = h.public_client().await;
+    let (pending, ticket) = sealed(&h, client.id.as_str()).await;
+    for weak in [&b""[..], b"x", b"fifteen-bytes!!"] {
+        assert!(matches!(
+            h.provider.seal_ticket(&pending, weak),
+            Err(AuthorizationError::Misuse(ApiMisuse::WeakSessionBinding))
+        ));
+        assert!(matches!(
+            resume(&h, &ticket, weak).await,
+            Err(AuthorizationError::Misuse(ApiMisuse::WeakSessionBinding))
+        ));
+    }
 }
 
 // ---- Expiry ----
@@ -348,7 +364,11 @@ async fn ticket_completed_twice_is_replayed_and_issues_no_second_code() {
         error,
         AuthorizationError::Fatal(Reason::TicketReplayed)
     ));
-    assert!(error.into_response().headers().get("location").is_none());
+    assert!(error
+        .into_response(None)
+        .headers()
+        .get("location")
+        .is_none());
     assert_eq!(grants_of(&h, "alice").await, 1);
     assert_eq!(grants_of(&h, "mallory").await, 0);
 }
@@ -360,7 +380,7 @@ async fn ticket_sealed_twice_still_completes_once() {
     let (pending, first_ticket) = sealed(&h, client.id.as_str()).await;
     let second_ticket = h
         .provider
-        .seal_ticket(&pending, b"another-session")
+        .seal_ticket(&pending, b"another-session-cookie")
         .unwrap();
     assert_ne!(first_ticket, second_ticket, "fresh nonce per seal");
 
@@ -369,7 +389,7 @@ async fn ticket_sealed_twice_still_completes_once() {
     // ...and neither ticket of it completes again.
     for (ticket, binding) in [
         (&first_ticket, BINDING),
-        (&second_ticket, &b"another-session"[..]),
+        (&second_ticket, &b"another-session-cookie"[..]),
     ] {
         let resumed = resume(&h, ticket, binding).await.unwrap();
         let result = h.complete(resumed, approval("alice", None)).await;
@@ -478,7 +498,11 @@ async fn approval_wider_than_the_requested_scope_is_api_misuse() {
         "{error:?}"
     );
     assert!(error.reason().is_none());
-    assert!(error.into_response().headers().get("location").is_none());
+    assert!(error
+        .into_response(None)
+        .headers()
+        .get("location")
+        .is_none());
     assert_eq!(grants_of(&h, "alice").await, 0);
     // The host's mistake did not burn the ticket: a correct approval still completes.
     let resumed = resume(&h, &ticket, BINDING).await.unwrap();

@@ -135,3 +135,51 @@ fn grace_is_bounded_to_a_minute() {
     );
     assert!(build(60).is_ok());
 }
+
+#[tokio::test]
+async fn a_client_racing_itself_within_the_grace_gets_one_successor_twice() {
+    use oauth_core::token::TokenStep;
+    let h = with_grace(30);
+    let (client, first) = h.public_tokens().await;
+    let rt1 = first["refresh_token"].as_str().unwrap();
+    let request = || {
+        token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt1),
+                ("client_id", client.id.as_str()),
+            ],
+            None,
+        )
+    };
+    let (a_request, b_request) = (request(), request());
+    let machine = h.provider.machine();
+    let store = h.provider.store();
+    let at_rotation = |s: &TokenStep<'_>| matches!(s, TokenStep::NeedsRotation(_));
+    // Both requests validate against the same active token, then race at the swap.
+    let a = drive_token_until(
+        store,
+        machine.token_request(&a_request, h.now()),
+        at_rotation,
+    )
+    .await;
+    let b = drive_token_until(
+        store,
+        machine.token_request(&b_request, h.now()),
+        at_rotation,
+    )
+    .await;
+    let (a_status, a_body, _) = finish_token(store, a).await;
+    let (b_status, b_body, _) = finish_token(store, b).await;
+    assert_eq!(
+        (a_status, b_status),
+        (StatusCode::OK, StatusCode::OK),
+        "{b_body}"
+    );
+    assert_eq!(a_body["refresh_token"], b_body["refresh_token"]);
+    assert_eq!(a_body["access_token"], b_body["access_token"]);
+    assert!(h
+        .bearer(a_body["access_token"].as_str().unwrap())
+        .await
+        .is_ok());
+}

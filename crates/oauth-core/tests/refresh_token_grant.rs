@@ -204,7 +204,7 @@ async fn o21_72_refresh_after_the_client_is_deleted_is_refused() {
     let (client, body) = h.public_tokens().await;
     h.provider.store().delete_client(&client.id).await.unwrap();
     let (status, body2, _) = h.refresh(client.id.as_str(), rt(&body), &[]).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body2}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body2}");
     assert_eq!(error_of(&body2), "invalid_client");
     // Registering the id again does not revive the grant.
     h.provider.store().put_client(&client).await.unwrap();
@@ -449,8 +449,8 @@ async fn refresh_chain_with_default_lifetimes_ends_with_the_grant() {
 #[tokio::test]
 async fn ri_7_refresh_narrows_the_audience_within_the_grant() {
     let h = Harness::with(|b| b.resource(OTHER));
-    // No resource at authorization: every configured resource is granted.
-    let (client, body) = h.public_tokens().await;
+    // Both resources granted at authorization.
+    let (client, body) = h.public_tokens_for(&[RESOURCE, OTHER]).await;
     let id = client.id.as_str();
 
     let narrowed = ok(h.refresh(id, rt(&body), &[("resource", OTHER)]).await);

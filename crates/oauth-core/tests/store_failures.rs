@@ -194,7 +194,11 @@ async fn o21_32_a_failed_client_lookup_at_the_authorization_endpoint_is_never_re
         error,
         AuthorizationError::Fatal(Reason::StoreUnavailable)
     ));
-    assert!(error.into_response().headers().get("location").is_none());
+    assert!(error
+        .into_response(None)
+        .headers()
+        .get("location")
+        .is_none());
 }
 
 #[tokio::test]

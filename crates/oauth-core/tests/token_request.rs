@@ -243,7 +243,7 @@ async fn o21_7_form_decoding_vector_v3_in_a_client_secret() {
     );
     assert_error(
         &h.token_raw(&request).await,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         "invalid_client",
     );
 }

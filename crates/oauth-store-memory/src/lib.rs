@@ -126,6 +126,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+        Ok(self.lock()?.insert_client(client))
+    }
+
     async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
         self.lock()?.delete_client(id);
         Ok(())

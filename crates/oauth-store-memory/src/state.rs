@@ -156,6 +156,16 @@ impl State {
         self.clients.insert(client.id.clone(), client.clone());
     }
 
+    pub(crate) fn insert_client(&mut self, client: &Client) -> bool {
+        match self.clients.entry(client.id.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(client.clone());
+                true
+            }
+        }
+    }
+
     pub(crate) fn delete_client(&mut self, id: &ClientId) {
         self.clients.remove(id);
         for grant in self.by_client.remove(id).unwrap_or_default() {

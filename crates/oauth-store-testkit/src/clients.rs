@@ -46,6 +46,42 @@ pub async fn client_put_get_replace_delete<S: Store>(factory: impl AsyncFn() -> 
     store.delete_client(&client_id()).await.unwrap();
 }
 
+/// `insert_client` inserts only a new id: `true` once, then `false` without changing the
+/// stored record; and of [`crate::ONCE_RACERS`] concurrent inserts of one id with
+/// different records exactly one is `true` and its record is the one stored.
+pub async fn insert_client_never_replaces_an_existing_client<S: Store>(
+    factory: impl AsyncFn() -> S,
+) {
+    let store = std::sync::Arc::new(factory().await);
+    let id = client_id();
+    let original = client(&id);
+    assert!(store.insert_client(&original).await.unwrap());
+    let mut hijack = original.clone();
+    hijack.redirect_uris = vec!["https://evil.example/cb".to_owned()];
+    assert!(!store.insert_client(&hijack).await.unwrap());
+    assert_eq!(store.client(&id).await.unwrap(), Some(original));
+
+    let contested = client_id();
+    let candidates: Vec<_> = (0..crate::ONCE_RACERS)
+        .map(|i| {
+            let mut c = client(&contested);
+            c.name = Some(format!("candidate {i}"));
+            c
+        })
+        .collect();
+    let outcomes = crate::support::race(&store, crate::ONCE_RACERS, |store, i| {
+        let candidate = candidates[i].clone();
+        async move { store.insert_client(&candidate).await.unwrap() }
+    })
+    .await;
+    let winners: Vec<usize> = (0..outcomes.len()).filter(|i| outcomes[*i]).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        store.client(&contested).await.unwrap(),
+        Some(candidates[winners[0]].clone())
+    );
+}
+
 /// `delete_client` removes the client and every grant of it, user grants and client
 /// credentials grants alike, with their codes (tombstones included), access tokens and
 /// refresh tokens; another client's grants, even of the same user, are untouched.

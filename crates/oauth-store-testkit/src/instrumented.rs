@@ -27,6 +27,8 @@ pub enum Op {
     Client,
     /// [`Store::put_client`].
     PutClient,
+    /// [`Store::insert_client`].
+    InsertClient,
     /// [`Store::delete_client`].
     DeleteClient,
     /// [`Store::create_grant_with_code`].
@@ -129,6 +131,11 @@ impl<S: Store> Store for InstrumentedStore<S> {
         self.check(Op::PutClient)?;
         self.record(Op::PutClient, &[client]);
         self.inner.put_client(client).await
+    }
+    async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+        self.check(Op::InsertClient)?;
+        self.record(Op::InsertClient, &[client]);
+        self.inner.insert_client(client).await
     }
     async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
         self.check(Op::DeleteClient)?;

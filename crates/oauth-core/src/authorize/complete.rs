@@ -25,8 +25,7 @@ pub enum Decision {
     Deny,
 }
 
-/// What the user approved.
-#[derive(Debug)]
+/// What the user approved. `Debug` never shows the props.
 pub struct Approval {
     /// The authenticated user (OAuth 2.1 §3.1: authenticate before issuing a code).
     pub user_id: UserId,
@@ -34,6 +33,19 @@ pub struct Approval {
     pub scope: Option<Scope>,
     /// Host data to attach to the grant, returned with every access; stored encrypted.
     pub props: Option<Props>,
+}
+
+impl std::fmt::Debug for Approval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Approval")
+            .field("user_id", &self.user_id)
+            .field("scope", &self.scope)
+            .field(
+                "props",
+                &self.props.as_ref().map(|_| crate::crypto::REDACTED),
+            )
+            .finish()
+    }
 }
 
 impl Approval {
@@ -182,14 +194,19 @@ impl Machine {
         // A wider approval is the host's bug: refused before the pending authorization is
         // marked used, so a corrected approval can still complete it.
         if let Decision::Approve(approval) = &decision {
-            if approval
-                .scope
-                .as_ref()
-                .is_some_and(|scope| !scope.is_subset_of(&pending.scope))
-            {
-                return CompleteStep::Done(Err(AuthorizationError::Misuse(
-                    ApiMisuse::ApprovedScopeWidened,
-                )));
+            if let Some(scope) = &approval.scope {
+                if !scope.is_subset_of(&pending.scope) {
+                    return CompleteStep::Done(Err(AuthorizationError::Misuse(
+                        ApiMisuse::ApprovedScopeWidened,
+                    )));
+                }
+                // Approving nothing is a denial; a token response would otherwise carry no
+                // `scope` and look like a grant of everything requested (OAuth 2.1 §3.2.3).
+                if scope.is_empty() && !pending.scope.is_empty() {
+                    return CompleteStep::Done(Err(AuthorizationError::Misuse(
+                        ApiMisuse::ApprovedScopeEmpty,
+                    )));
+                }
             }
         }
         let digest = Sha256::new()

@@ -21,7 +21,7 @@ mod request;
 mod ticket;
 
 use crate::error::{ApiMisuse, Reason};
-use crate::model::ClientId;
+use crate::model::{ClientId, UserId};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::ValidatedRedirectUri;
 use crate::resource::ResourceSet;
@@ -31,6 +31,7 @@ use crate::time::UnixTime;
 
 pub use complete::{Approval, CompleteStep, Decision, GrantCreation, PendingMarker};
 pub use request::{AuthorizeClientLookup, AuthorizeStep};
+pub use ticket::MIN_SESSION_BINDING_LEN;
 
 /// A validated authorization request waiting for the host's login and consent.
 ///
@@ -96,15 +97,40 @@ pub enum AuthorizationError {
     /// The client or the redirect URI could not be validated (or the ticket is bad): show
     /// the user an error page. Never redirect (OAuth 2.1 §4.1.2.1).
     Fatal(Reason),
-    /// The error goes back to the client at its validated redirect URI.
-    Redirect {
-        /// Why.
-        reason: Reason,
-        /// The complete redirect response.
-        response: Box<HttpResponse>,
-    },
+    /// The error goes back to the client at its validated redirect URI, once the user is
+    /// authenticated (see [`ErrorRedirect`]).
+    Redirect(ErrorRedirect),
     /// The host called the API wrongly (for example approved a wider scope).
     Misuse(ApiMisuse),
+}
+
+/// An error response for the client, at its validated redirect URI.
+///
+/// A registered redirect URI is not a trusted one: anyone who can register a client
+/// (dynamic registration) can register any https URI. So the authorization server must
+/// not redirect an unauthenticated visitor to it, or it becomes an open redirector
+/// (OAuth 2.1 §7.13.2, RFC 9700 §4.11.2). The redirect is therefore only available for
+/// an authenticated user: if nobody is logged in, show the login page first and handle
+/// the authorization request again afterwards (it yields the same error).
+#[derive(Debug)]
+pub struct ErrorRedirect {
+    reason: Reason,
+    response: Box<HttpResponse>,
+}
+
+impl ErrorRedirect {
+    /// Why the request failed.
+    #[must_use]
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    /// The redirect to the client, for a user the host has authenticated.
+    #[must_use]
+    pub fn into_response(self, authenticated_user: &UserId) -> HttpResponse {
+        tracing::debug!(reason = ?self.reason, user = %authenticated_user, "authorization error redirected");
+        *self.response
+    }
 }
 
 impl AuthorizationError {
@@ -112,21 +138,22 @@ impl AuthorizationError {
     #[must_use]
     pub fn reason(&self) -> Option<Reason> {
         match self {
-            AuthorizationError::Fatal(reason) | AuthorizationError::Redirect { reason, .. } => {
-                Some(*reason)
-            }
+            AuthorizationError::Fatal(reason) => Some(*reason),
+            AuthorizationError::Redirect(redirect) => Some(redirect.reason),
             AuthorizationError::Misuse(_) => None,
         }
     }
 
-    /// The response to send: the redirect, or a minimal error page with anti-framing
-    /// headers (a host usually renders its own page for [`AuthorizationError::Fatal`]).
+    /// The response to send. An error redirect is sent only for an authenticated user;
+    /// without one (and for [`AuthorizationError::Fatal`]) this is a minimal error page
+    /// with anti-framing headers (hosts usually render their own).
     #[must_use]
-    pub fn into_response(self) -> HttpResponse {
-        match self {
-            AuthorizationError::Fatal(reason) => error_page(reason),
-            AuthorizationError::Redirect { response, .. } => *response,
-            AuthorizationError::Misuse(_) => error_page(Reason::InternalFailure),
+    pub fn into_response(self, authenticated_user: Option<&UserId>) -> HttpResponse {
+        match (self, authenticated_user) {
+            (AuthorizationError::Redirect(redirect), Some(user)) => redirect.into_response(user),
+            (AuthorizationError::Redirect(redirect), None) => error_page(redirect.reason),
+            (AuthorizationError::Fatal(reason), _) => error_page(reason),
+            (AuthorizationError::Misuse(_), _) => error_page(Reason::InternalFailure),
         }
     }
 }
@@ -135,8 +162,8 @@ impl std::fmt::Display for AuthorizationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AuthorizationError::Fatal(reason) => write!(f, "authorization refused: {reason}"),
-            AuthorizationError::Redirect { reason, .. } => {
-                write!(f, "authorization error redirected: {reason}")
+            AuthorizationError::Redirect(redirect) => {
+                write!(f, "authorization error for the client: {}", redirect.reason)
             }
             AuthorizationError::Misuse(misuse) => write!(f, "API misuse: {misuse}"),
         }
@@ -163,8 +190,8 @@ pub(crate) fn error_redirect(
     }
     pairs.push(("iss", issuer));
     tracing::debug!(?reason, "authorization error redirected to the client");
-    AuthorizationError::Redirect {
+    AuthorizationError::Redirect(ErrorRedirect {
         reason,
         response: Box::new(redirect(&redirect_uri.with_query(&pairs), after_post)),
-    }
+    })
 }

@@ -1,7 +1,7 @@
 //! Sealed tickets: a pending authorization carried through the host's pages.
 //!
-//! The ticket is a [versioned AES-256-GCM envelope](crate::crypto) under the keyring's
-//! ticket subkey, base64url-encoded. Inside: the validated request, its expiry, and a
+//! The ticket is a 16-byte random salt followed by a [versioned AES-256-GCM
+//! envelope](crate::crypto) under `HMAC(ticket subkey, salt)`, base64url-encoded. Inside: the validated request, its expiry, and a
 //! SHA-256 of the host's session binding. Opening checks integrity, expiry and binding
 //! (in constant time); resuming then re-validates the client, which may have changed.
 
@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::request::{rematch_redirect, AuthorizeClientLookup, AuthorizeStep, Source};
 use super::{error_redirect, AuthorizationError, PendingAuthorization};
 use crate::crypto::{open, seal, Purpose, SubkeyPurpose};
-use crate::error::Reason;
+use crate::error::{ApiMisuse, Reason};
 use crate::machine::Machine;
 use crate::model::{Client, ClientId, GrantType};
 use crate::pkce::CodeChallenge;
@@ -55,6 +55,27 @@ fn ticket_context(machine: &Machine) -> Vec<u8> {
     .concat()
 }
 
+/// Random bytes per ticket from which its key is derived. Tickets are sealed on
+/// unauthenticated requests, so their number is the attacker's to choose: a key per ticket
+/// keeps every key far below AES-GCM's limit for random 96-bit nonces.
+const SALT_LEN: usize = 16;
+
+fn ticket_key(subkey: &[u8; 32], salt: &[u8]) -> [u8; 32] {
+    crate::crypto::hmac(subkey, &[b"ticket-key\0", salt])
+}
+
+/// The shortest session binding accepted: 128 bits of a session identifier.
+pub const MIN_SESSION_BINDING_LEN: usize = 16;
+
+/// A binding that any browser could present (empty, a constant) would make the ticket
+/// usable from any session, defeating its CSRF protection.
+fn check_binding(binding: &[u8]) -> Result<(), AuthorizationError> {
+    if binding.len() < MIN_SESSION_BINDING_LEN {
+        return Err(AuthorizationError::Misuse(ApiMisuse::WeakSessionBinding));
+    }
+    Ok(())
+}
+
 fn binding_digest(binding: &[u8]) -> [u8; 32] {
     Sha256::digest(binding).into()
 }
@@ -67,7 +88,8 @@ impl Machine {
         &self,
         pending: &PendingAuthorization,
         session_binding: &[u8],
-    ) -> Result<String, Reason> {
+    ) -> Result<String, AuthorizationError> {
+        check_binding(session_binding)?;
         let payload = TicketPayload {
             v: TICKET_VERSION,
             id: pending.id.clone(),
@@ -81,18 +103,21 @@ impl Machine {
             binding: binding_digest(session_binding),
             expires_at: pending.expires_at,
         };
-        let json = serde_json::to_vec(&payload).map_err(|_| Reason::InternalFailure)?;
+        let json = serde_json::to_vec(&payload)
+            .map_err(|_| AuthorizationError::Fatal(Reason::InternalFailure))?;
         let key = self.config.keyring.primary();
+        let salt: [u8; SALT_LEN] = crate::random::random_array(self.config.random.as_ref())
+            .map_err(|_| AuthorizationError::Fatal(Reason::InternalFailure))?;
         let sealed = seal(
-            key.subkey(SubkeyPurpose::Ticket),
+            &ticket_key(key.subkey(SubkeyPurpose::Ticket), &salt),
             &key.id,
             Purpose::Ticket,
             &ticket_context(self),
             &json,
             self.config.random.as_ref(),
         )
-        .map_err(|_| Reason::InternalFailure)?;
-        Ok(URL_SAFE_NO_PAD.encode(sealed))
+        .map_err(|_| AuthorizationError::Fatal(Reason::InternalFailure))?;
+        Ok(URL_SAFE_NO_PAD.encode([salt.as_slice(), &sealed].concat()))
     }
 
     /// Opens a ticket and asks for its client, to re-validate the request as of now.
@@ -102,6 +127,9 @@ impl Machine {
         session_binding: &[u8],
         now: UnixTime,
     ) -> AuthorizeStep<'_> {
+        if let Err(misuse) = check_binding(session_binding) {
+            return AuthorizeStep::Done(Err(misuse));
+        }
         match self.open_ticket(ticket, session_binding, now) {
             Ok(payload) => AuthorizeStep::NeedsClient(AuthorizeClientLookup {
                 machine: self,
@@ -128,11 +156,15 @@ impl Machine {
         let sealed = URL_SAFE_NO_PAD
             .decode(ticket)
             .map_err(|_| Reason::InvalidTicket)?;
-        let json = open(&sealed, Purpose::Ticket, &ticket_context(self), |kid| {
+        if sealed.len() < SALT_LEN {
+            return Err(Reason::InvalidTicket);
+        }
+        let (salt, sealed) = sealed.split_at(SALT_LEN);
+        let json = open(sealed, Purpose::Ticket, &ticket_context(self), |kid| {
             self.config
                 .keyring
                 .by_id(kid)
-                .map(|key| *key.subkey(SubkeyPurpose::Ticket))
+                .map(|key| ticket_key(key.subkey(SubkeyPurpose::Ticket), salt))
         })
         .map_err(|_| Reason::InvalidTicket)?;
         let payload: TicketPayload =

@@ -12,7 +12,7 @@ pub(crate) use envelope::{open, seal};
 pub use envelope::{EnvelopeError, Purpose};
 pub(crate) use keyring::{hmac, SubkeyPurpose};
 pub use keyring::{KeyError, KeyId, Keyring, MIN_SECRET_LEN};
-pub(crate) use props::{new_props_key, PropsKey};
+pub(crate) use props::{new_props_key, PropsKey, REDACTED};
 pub use props::{Props, PropsError, SealedProps, WrappedPropsKey};
 pub(crate) use token::{generate_token, parse_token};
 pub use token::{TokenHash, TokenKind};

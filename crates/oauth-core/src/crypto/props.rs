@@ -16,6 +16,9 @@ use super::keyring::{hmac, KeyId, Keyring, SubkeyPurpose};
 use super::token::TokenKind;
 use crate::random::{random_array, SecureRandom};
 
+/// What `Debug` shows instead of props.
+pub(crate) const REDACTED: &str = "<redacted>";
+
 /// Data the host attaches to a grant and gets back with every access (for example an
 /// upstream token). Stored encrypted; never logged.
 pub type Props = serde_json::Value;

@@ -52,6 +52,11 @@ pub(crate) fn keep(
     }))
 }
 
+/// Whether the server keeps graces at all.
+pub(crate) fn enabled(machine: &Machine) -> bool {
+    machine.config.refresh_grace > 0
+}
+
 /// Whether a token retired at `retired_at` may still be answered from its grace.
 pub(crate) fn within(machine: &Machine, retired_at: UnixTime, now: UnixTime) -> bool {
     let seconds = machine.config.refresh_grace;

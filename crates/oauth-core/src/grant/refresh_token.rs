@@ -161,10 +161,8 @@ pub(crate) fn on_lookup(
     match issued {
         Err(reason) => request.fail(reason),
         Ok((successor, response, grace)) => TokenStep::NeedsRotation(RefreshRotation {
-            machine: request.machine,
-            now: request.now,
-            used_authorization_header: request.used_authorization_header,
-            client_id: request.client.id.clone(),
+            request,
+            token,
             old: hash,
             successor,
             grace,
@@ -177,17 +175,32 @@ pub(crate) fn on_rotate(
     step: RefreshRotation<'_>,
     answer: Result<RotateOutcome, StoreError>,
 ) -> TokenStep<'_> {
-    let used_header = step.used_authorization_header;
+    let RefreshRotation {
+        request,
+        token,
+        old,
+        response,
+        ..
+    } = step;
+    let used_header = request.used_authorization_header;
     match answer {
-        Err(e) => store_failed(step.machine, &e, used_header),
-        Ok(RotateOutcome::Rotated) => TokenStep::Respond(step.response.into_response()),
-        // A concurrent rotation won: this presentation is a reuse of a retired token.
+        Err(e) => store_failed(request.machine, &e, used_header),
+        Ok(RotateOutcome::Rotated) => TokenStep::Respond(response.into_response()),
+        // A concurrent rotation won, just now. With a grace configured, this is the same
+        // client racing itself (two tabs, a retry): it gets the winner's successor once.
+        Ok(RotateOutcome::Reused { grant_id }) if refresh_grace::enabled(request.machine) => {
+            TokenStep::NeedsGraceClaim(GraceClaim {
+                request,
+                token,
+                hash: old,
+                grant_id,
+            })
+        }
+        // Otherwise this presentation is a reuse of a retired token.
         Ok(RotateOutcome::Reused { grant_id }) => {
-            reused(step.machine, used_header, &step.client_id, grant_id)
+            reused(request.machine, used_header, &request.client.id, grant_id)
         }
-        Ok(RotateOutcome::NotFound) => {
-            crate::token::fail(step.machine, Reason::RefreshTokenNotFound, used_header)
-        }
+        Ok(RotateOutcome::NotFound) => request.fail(Reason::RefreshTokenNotFound),
     }
 }
 

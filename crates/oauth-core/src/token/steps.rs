@@ -201,10 +201,8 @@ impl<'m> RefreshLookupStep<'m> {
 
 /// Asks to retire a refresh token and store its successors in one step.
 pub struct RefreshRotation<'m> {
-    pub(crate) machine: &'m Machine,
-    pub(crate) now: UnixTime,
-    pub(crate) used_authorization_header: bool,
-    pub(crate) client_id: ClientId,
+    pub(crate) request: Authenticated<'m>,
+    pub(crate) token: Secret,
     pub(crate) old: TokenHash,
     pub(crate) successor: IssuedTokens,
     pub(crate) grace: Option<RefreshGrace>,
@@ -233,7 +231,7 @@ impl<'m> RefreshRotation<'m> {
     /// The time of the request.
     #[must_use]
     pub fn now(&self) -> UnixTime {
-        self.now
+        self.request.now
     }
 
     /// Continues with the store's answer.

@@ -352,7 +352,10 @@ pub fn expect_redirect<T: std::fmt::Debug>(
     result: Result<T, AuthorizationError>,
 ) -> (oauth_core::Reason, Response<bytes::Bytes>) {
     match result {
-        Err(AuthorizationError::Redirect { reason, response }) => (reason, *response),
+        Err(AuthorizationError::Redirect(redirect)) => (
+            redirect.reason(),
+            redirect.into_response(&oauth_core::model::UserId::new("alice")),
+        ),
         other => panic!("expected an error redirect, got {other:?}"),
     }
 }
@@ -365,7 +368,7 @@ pub fn expect_fatal<T: std::fmt::Debug>(
     match result {
         Err(error @ AuthorizationError::Fatal(_)) => {
             let reason = error.reason().unwrap();
-            let page = error.into_response();
+            let page = error.into_response(None);
             assert!(
                 page.headers().get("location").is_none(),
                 "a fatal authorization error must never redirect ({reason:?})"
@@ -419,6 +422,23 @@ pub async fn answer_token_step<'m>(
 }
 
 impl Harness {
+    /// Full flow for a new public client whose authorization request names each of
+    /// `resources` (the `resource` parameter repeated): (client, token response body).
+    pub async fn public_tokens_for(&self, resources: &[&str]) -> (Client, Value) {
+        let client = self.public_client().await;
+        let mut pairs = Self::code_request_pairs(client.id.as_str());
+        pairs.extend(
+            resources
+                .iter()
+                .map(|r| ("resource".to_owned(), (*r).to_owned())),
+        );
+        let pending = self.begin(&borrow_pairs(&pairs)).await.unwrap();
+        let code = location_params(&self.approve(pending, "alice").await)["code"].clone();
+        let (status, body, _) = self.redeem_public(client.id.as_str(), &code).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (client, body)
+    }
+
     /// A harness like [`Harness::with`] whose keyring the test keeps a copy of (to import
     /// clients with known secrets, or to compute the keyed hash of a credential).
     pub fn with_keys(
