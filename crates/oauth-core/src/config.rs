@@ -81,6 +81,57 @@ impl fmt::Debug for Issuer {
     }
 }
 
+/// Where the server's endpoints live: paths below the issuer's origin. The metadata
+/// document (RFC 8414) advertises them as absolute URLs built from the issuer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The authorization endpoint. Default `/authorize`.
+    pub authorization: String,
+    /// The token endpoint. Default `/token`.
+    pub token: String,
+    /// The revocation endpoint (RFC 7009). Default `/revoke`.
+    pub revocation: String,
+    /// The introspection endpoint (RFC 7662). Default `/introspect`.
+    pub introspection: String,
+    /// The registration endpoint (RFC 7591), when dynamic registration is enabled.
+    /// Default `None` (closed).
+    pub registration: Option<String>,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            authorization: "/authorize".to_owned(),
+            token: "/token".to_owned(),
+            revocation: "/revoke".to_owned(),
+            introspection: "/introspect".to_owned(),
+            registration: None,
+        }
+    }
+}
+
+impl Endpoints {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let paths = [
+            Some(&self.authorization),
+            Some(&self.token),
+            Some(&self.revocation),
+            Some(&self.introspection),
+            self.registration.as_ref(),
+        ];
+        let well_formed = paths.iter().flatten().all(|p| {
+            p.starts_with('/')
+                && !p.contains(['?', '#'])
+                && !p.bytes().any(|b| b.is_ascii_whitespace())
+        });
+        if well_formed {
+            Ok(())
+        } else {
+            Err(ConfigError::InvalidEndpointPath)
+        }
+    }
+}
+
 /// Lifetimes of what the server issues, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lifetimes {
@@ -173,7 +224,7 @@ pub struct Config {
     pub(crate) issue_refresh_tokens: bool,
     pub(crate) refresh_grace: u64,
     pub(crate) max_body_bytes: usize,
-    pub(crate) token_path: String,
+    pub(crate) endpoints: Endpoints,
     pub(crate) realm: String,
 }
 
@@ -208,7 +259,7 @@ impl Config {
             issue_refresh_tokens: true,
             refresh_grace: 0,
             max_body_bytes: 16 * 1024,
-            token_path: "/token".to_owned(),
+            endpoints: Endpoints::default(),
             realm: None,
         }
     }
@@ -240,7 +291,13 @@ impl Config {
     /// The token endpoint's path.
     #[must_use]
     pub fn token_path(&self) -> &str {
-        &self.token_path
+        &self.endpoints.token
+    }
+
+    /// Where the endpoints live.
+    #[must_use]
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// The lifetimes in force.
@@ -267,7 +324,7 @@ pub struct ConfigBuilder {
     issue_refresh_tokens: bool,
     refresh_grace: u64,
     max_body_bytes: usize,
-    token_path: String,
+    endpoints: Endpoints,
     realm: Option<String>,
 }
 
@@ -369,7 +426,13 @@ impl ConfigBuilder {
 
     /// The token endpoint's path (default `/token`).
     pub fn token_path(mut self, path: impl Into<String>) -> Self {
-        self.token_path = path.into();
+        self.endpoints.token = path.into();
+        self
+    }
+
+    /// Where the endpoints live (paths below the issuer's origin).
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
         self
     }
 
@@ -408,9 +471,7 @@ impl ConfigBuilder {
                 "refresh-token grace enabled: a retired refresh token is answered once more within it"
             );
         }
-        if !self.token_path.starts_with('/') {
-            return Err(ConfigError::InvalidEndpointPath);
-        }
+        self.endpoints.validate()?;
         let realm = self
             .realm
             .unwrap_or_else(|| self.issuer.as_str().to_owned());
@@ -438,7 +499,7 @@ impl ConfigBuilder {
             issue_refresh_tokens: self.issue_refresh_tokens,
             refresh_grace: self.refresh_grace,
             max_body_bytes: self.max_body_bytes,
-            token_path: self.token_path,
+            endpoints: self.endpoints,
             realm,
         })
     }

@@ -70,7 +70,7 @@ pub mod token;
 pub use authorize::{Approval, AuthorizationError, Decision, ErrorRedirect, PendingAuthorization};
 pub use bearer::{Access, BearerError};
 pub use clients::{NewClient, RegisteredClient};
-pub use config::{Config, ConfigBuilder, Issuer, Lifetimes, PkcePolicy};
+pub use config::{Config, ConfigBuilder, Endpoints, Issuer, Lifetimes, PkcePolicy};
 pub use crypto::{KeyError, KeyId, Keyring, TokenHash, TokenKind};
 pub use error::{ApiMisuse, ConfigError, ErrorCode, Reason, StoreError, StoreErrorKind};
 pub use events::{EventSink, SecurityEvent, TracingEvents};

@@ -39,9 +39,9 @@ use crate::token::TokenStep;
 /// # let _ = provider; Ok(()) }
 /// ```
 pub struct Provider<S> {
-    machine: Machine,
-    store: S,
-    clock: Arc<dyn Clock>,
+    pub(crate) machine: Machine,
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl<S> std::fmt::Debug for Provider<S> {
@@ -99,6 +99,8 @@ impl<S> ProviderBuilder<S> {
         fn max_body_bytes(bytes: usize);
         /// See [`ConfigBuilder::token_path`].
         fn token_path(path: impl Into<String>);
+        /// See [`ConfigBuilder::endpoints`].
+        fn endpoints(endpoints: crate::config::Endpoints);
         /// See [`ConfigBuilder::realm`].
         fn realm(realm: impl Into<String>);
     }
@@ -187,7 +189,7 @@ impl<S: Store> Provider<S> {
         &self.store
     }
 
-    fn now(&self) -> UnixTime {
+    pub(crate) fn now(&self) -> UnixTime {
         self.clock.now()
     }
 
