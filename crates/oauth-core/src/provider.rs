@@ -193,12 +193,20 @@ impl<S: Store> Provider<S> {
         self.clock.now()
     }
 
-    /// Handles a request to a protocol endpoint by path (currently the token endpoint);
-    /// anything else is 404.
+    /// Handles a request to a protocol endpoint, chosen by path (see
+    /// [`Endpoints`](crate::Endpoints)); anything else is 404. The authorization endpoint
+    /// is not routed here: it needs the host's login and consent pages
+    /// ([`Provider::begin_authorization`]).
     pub async fn handle<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
-        if request.uri().path() == self.config().token_path() {
+        let path = request.uri().path();
+        let endpoints = self.config().endpoints();
+        if path == endpoints.token {
             return self.token(request).await;
         }
+        // route: revocation
+        // route: introspection
+        // route: registration
+        // route: well-known metadata
         let mut response = HttpResponse::new(bytes::Bytes::new());
         *response.status_mut() = http::StatusCode::NOT_FOUND;
         response
