@@ -137,6 +137,8 @@ impl Machine {
             scope: new.scope,
             name: new.name,
             created_at: now,
+            metadata: crate::model::ClientMetadata::default(),
+            registration_token: None,
         };
         Ok(RegisteredClient { client, secret })
     }

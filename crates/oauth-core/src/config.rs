@@ -4,12 +4,14 @@
 //! rotation of refresh tokens, shorter refresh lifetimes for public clients); every
 //! leniency is an explicit, documented switch.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::crypto::Keyring;
 use crate::error::ConfigError;
 use crate::events::{EventSink, TracingEvents};
+use crate::model::ClientId;
 use crate::random::{OsRandom, SecureRandom};
 use crate::redirect_uri::MatchOptions;
 use crate::resource::{Resource, ResourceSet};
@@ -226,6 +228,10 @@ pub struct Config {
     pub(crate) max_body_bytes: usize,
     pub(crate) endpoints: Endpoints,
     pub(crate) realm: String,
+    /// The resources each resource-server client may introspect tokens for (RFC 7662).
+    pub(crate) introspection_resources: BTreeMap<ClientId, ResourceSet>,
+    /// Dynamic client registration (RFC 7591, RFC 7592).
+    pub(crate) registration: crate::registration::Settings,
 }
 
 impl fmt::Debug for Config {
@@ -261,6 +267,8 @@ impl Config {
             max_body_bytes: 16 * 1024,
             endpoints: Endpoints::default(),
             realm: None,
+            introspection_resources: Vec::new(),
+            registration: None,
         }
     }
 
@@ -305,6 +313,18 @@ impl Config {
     pub fn lifetimes(&self) -> &Lifetimes {
         &self.lifetimes
     }
+
+    /// Whether dynamic client registration (RFC 7591) is served. The build refuses a
+    /// registration policy that contradicts [`Endpoints::registration`], so this is
+    /// `endpoints().registration.is_some()`.
+    #[must_use]
+    pub fn registration_enabled(&self) -> bool {
+        self.endpoints.registration.is_some()
+            && !matches!(
+                self.registration.access,
+                crate::registration::Access::Closed
+            )
+    }
 }
 
 /// Builds a [`Config`]; see [`Config::builder`].
@@ -326,6 +346,8 @@ pub struct ConfigBuilder {
     max_body_bytes: usize,
     endpoints: Endpoints,
     realm: Option<String>,
+    introspection_resources: Vec<(String, String)>,
+    registration: Option<crate::registration::RegistrationPolicy>,
 }
 
 impl ConfigBuilder {
@@ -442,6 +464,31 @@ impl ConfigBuilder {
         self
     }
 
+    /// Declares the client `client_id` a resource server for `resource` (one of the
+    /// configured [`resource`](Self::resource)s), for token introspection (RFC 7662):
+    /// besides the tokens issued to it, that client may introspect every access token
+    /// whose audience contains `resource`, and no other. Call once per pair. Only
+    /// confidential clients may introspect, so register the client with a secret.
+    pub fn introspection_resource(
+        mut self,
+        client_id: impl Into<String>,
+        resource: impl Into<String>,
+    ) -> Self {
+        self.introspection_resources
+            .push((client_id.into(), resource.into()));
+        self
+    }
+
+    /// Who may register clients dynamically (RFC 7591) and how registrations are
+    /// reviewed. Registration is served at [`Endpoints::registration`]; with a path and no
+    /// policy it is [open](crate::registration::RegistrationPolicy::open). A policy other
+    /// than [closed](crate::registration::RegistrationPolicy::closed) without a path, or
+    /// a closed one with a path, is a build error.
+    pub fn registration(mut self, policy: crate::registration::RegistrationPolicy) -> Self {
+        self.registration = Some(policy);
+        self
+    }
+
     /// Checks and freezes the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         let keyring = self.keyring.ok_or(ConfigError::MissingKeyring)?;
@@ -461,6 +508,23 @@ impl ConfigBuilder {
             .iter()
             .map(|r| Resource::parse(r).map_err(|_| ConfigError::InvalidResource))
             .collect::<Result<ResourceSet, _>>()?;
+        // Each introspecting resource server is declared for a resource this server issues
+        // tokens for; anything else is a typo that would silently never match.
+        let mut introspection_resources: BTreeMap<ClientId, Vec<Resource>> = BTreeMap::new();
+        for (client_id, resource) in &self.introspection_resources {
+            let resource = Resource::parse(resource).map_err(|_| ConfigError::InvalidResource)?;
+            if !resources.contains(&resource) {
+                return Err(ConfigError::InvalidResource);
+            }
+            introspection_resources
+                .entry(ClientId::new(client_id.as_str()))
+                .or_default()
+                .push(resource);
+        }
+        let introspection_resources = introspection_resources
+            .into_iter()
+            .map(|(client_id, resources)| (client_id, resources.into_iter().collect()))
+            .collect();
         self.lifetimes.validate()?;
         if self.refresh_grace > 60 {
             return Err(ConfigError::InvalidLifetime("refresh_token_grace"));
@@ -484,6 +548,11 @@ impl ConfigBuilder {
         if !realm_ok {
             return Err(ConfigError::InvalidRealm);
         }
+        let registration = crate::registration::RegistrationPolicy::settle(
+            self.registration,
+            &keyring,
+            self.endpoints.registration.is_some(),
+        )?;
         Ok(Config {
             issuer: self.issuer,
             keyring,
@@ -501,6 +570,8 @@ impl ConfigBuilder {
             max_body_bytes: self.max_body_bytes,
             endpoints: self.endpoints,
             realm,
+            introspection_resources,
+            registration,
         })
     }
 }

@@ -41,6 +41,10 @@ pub enum ErrorCode {
     InvalidToken,
     /// `insufficient_scope` (RFC 6750 §3.1).
     InsufficientScope,
+    /// `invalid_redirect_uri` (RFC 7591 §3.2.2).
+    InvalidRedirectUri,
+    /// `invalid_client_metadata` (RFC 7591 §3.2.2).
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -61,6 +65,8 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 }
@@ -119,6 +125,9 @@ pub enum Reason {
     ClientSecretExpired,
     /// A public client sent a secret.
     PublicClientSentSecret,
+    /// A public client called the introspection endpoint, which only authenticated
+    /// (confidential) clients may call (RFC 7662 §2.1).
+    PublicClientIntrospection,
 
     // ---- grant types and policy ----
     /// `grant_type` names nothing this server implements (including `password`).
@@ -209,6 +218,53 @@ pub enum Reason {
     StoreUnavailable,
     /// The random source or a cryptographic operation failed.
     InternalFailure,
+
+    // ---- dynamic client registration (RFC 7591, RFC 7592) ----
+    /// The registration request is not `application/json`.
+    RegistrationWrongContentType,
+    /// The registration body is not a JSON object (or not JSON, or not UTF-8).
+    RegistrationMalformedBody,
+    /// A metadata member appears twice in the JSON object.
+    RegistrationDuplicateMember,
+    /// A metadata member has the wrong JSON type, or text with control characters.
+    RegistrationMalformedMember,
+    /// A redirect URI breaks the registration rules (or `redirect_uris` is malformed).
+    RegistrationInvalidRedirectUri,
+    /// The authorization code grant was requested without `redirect_uris`.
+    RegistrationRedirectUriRequired,
+    /// A grant type this server does not implement (`password`, `implicit`, ...).
+    RegistrationUnsupportedGrantType,
+    /// A response type other than `code`.
+    RegistrationUnsupportedResponseType,
+    /// `response_types` does not correspond to `grant_types` (RFC 7591 §2.1).
+    RegistrationInconsistentResponseTypes,
+    /// A `token_endpoint_auth_method` this server does not implement.
+    RegistrationUnsupportedAuthMethod,
+    /// A public client (`none`) asked for the client credentials grant.
+    RegistrationPublicClientCredentials,
+    /// `scope` does not follow the scope syntax.
+    RegistrationMalformedScope,
+    /// `scope` names a scope this server does not offer.
+    RegistrationScopeNotOffered,
+    /// `client_uri`, `logo_uri`, `tos_uri` or `policy_uri` is not an https URL.
+    RegistrationInvalidUri,
+    /// Both `jwks` and `jwks_uri` were sent (RFC 7591 §2).
+    RegistrationJwksConflict,
+    /// The host's registration policy refused the request.
+    RegistrationRefusedByPolicy,
+    /// An update's `client_id` is missing or is not the client's (RFC 7592 §2.2).
+    RegistrationClientIdMismatch,
+    /// An update carries a member only the server sets (RFC 7592 §2.2).
+    RegistrationServerMemberInRequest,
+    /// An update's `client_secret` is not the client's current secret (RFC 7592 §2.2).
+    RegistrationClientSecretMismatch,
+    /// An update would turn a public client into a confidential one or back.
+    RegistrationClientTypeChange,
+    /// The initial access token is missing or wrong (RFC 7591 §3).
+    InitialAccessTokenInvalid,
+    /// The registration access token is wrong, or its client no longer exists
+    /// (RFC 7592 §2).
+    RegistrationAccessTokenInvalid,
 }
 
 impl Reason {
@@ -252,6 +308,8 @@ impl Reason {
             | R::ClientSecretMismatch
             | R::ClientSecretExpired
             | R::PublicClientSentSecret => C::InvalidClient,
+            // RFC 7662 §2.1: a public client cannot authenticate, so it is not authorized.
+            R::PublicClientIntrospection => C::InvalidClient,
             R::UnsupportedGrantType => C::UnsupportedGrantType,
             R::GrantTypeNotAllowed | R::PublicClientCredentialsGrant => C::UnauthorizedClient,
             R::UnsupportedResponseType => C::UnsupportedResponseType,
@@ -278,6 +336,30 @@ impl Reason {
             R::InsufficientScope => C::InsufficientScope,
             R::StoreUnavailable => C::TemporarilyUnavailable,
             R::InternalFailure => C::ServerError,
+            // RFC 7591 §3.2.2: the two registration error codes.
+            R::RegistrationInvalidRedirectUri | R::RegistrationRedirectUriRequired => {
+                C::InvalidRedirectUri
+            }
+            R::RegistrationWrongContentType
+            | R::RegistrationMalformedBody
+            | R::RegistrationDuplicateMember
+            | R::RegistrationMalformedMember
+            | R::RegistrationUnsupportedGrantType
+            | R::RegistrationUnsupportedResponseType
+            | R::RegistrationInconsistentResponseTypes
+            | R::RegistrationUnsupportedAuthMethod
+            | R::RegistrationPublicClientCredentials
+            | R::RegistrationMalformedScope
+            | R::RegistrationScopeNotOffered
+            | R::RegistrationInvalidUri
+            | R::RegistrationJwksConflict
+            | R::RegistrationRefusedByPolicy
+            | R::RegistrationClientIdMismatch
+            | R::RegistrationServerMemberInRequest
+            | R::RegistrationClientSecretMismatch
+            | R::RegistrationClientTypeChange => C::InvalidClientMetadata,
+            // RFC 7591 §3 / RFC 7592 §2: bearer credentials of the registration endpoints.
+            R::InitialAccessTokenInvalid | R::RegistrationAccessTokenInvalid => C::InvalidToken,
         }
     }
 
@@ -306,6 +388,7 @@ impl Reason {
             R::ClientSecretMismatch => "client authentication failed",
             R::ClientSecretExpired => "client authentication failed",
             R::PublicClientSentSecret => "client authentication failed",
+            R::PublicClientIntrospection => "client authentication failed",
             R::UnsupportedGrantType => "grant type not supported",
             R::GrantTypeNotAllowed => "client is not allowed this grant type",
             R::PublicClientCredentialsGrant => "public clients cannot use client_credentials",
@@ -345,6 +428,32 @@ impl Reason {
             R::MalformedBearerRequest => "malformed bearer token request",
             R::StoreUnavailable => "service temporarily unavailable",
             R::InternalFailure => "internal server error",
+            R::RegistrationWrongContentType => "content type must be application/json",
+            R::RegistrationMalformedBody => "request body must be a JSON object",
+            R::RegistrationDuplicateMember => "a metadata member was repeated",
+            R::RegistrationMalformedMember => "a metadata value is malformed",
+            R::RegistrationInvalidRedirectUri => "a redirect URI is not allowed",
+            R::RegistrationRedirectUriRequired => {
+                "redirect_uris is required for the authorization code grant"
+            }
+            R::RegistrationUnsupportedGrantType => "grant type not supported",
+            R::RegistrationUnsupportedResponseType => "only response type code is supported",
+            R::RegistrationInconsistentResponseTypes => "response_types does not match grant_types",
+            R::RegistrationUnsupportedAuthMethod => "token_endpoint_auth_method not supported",
+            R::RegistrationPublicClientCredentials => {
+                "public clients cannot use client_credentials"
+            }
+            R::RegistrationMalformedScope => "scope is malformed",
+            R::RegistrationScopeNotOffered => "scope not offered by this server",
+            R::RegistrationInvalidUri => "client, logo, terms and policy URIs must be https URLs",
+            R::RegistrationJwksConflict => "jwks and jwks_uri must not both be present",
+            R::RegistrationRefusedByPolicy => "client metadata refused by server policy",
+            R::RegistrationClientIdMismatch => "client_id does not match the client",
+            R::RegistrationServerMemberInRequest => "a member set by the server was sent",
+            R::RegistrationClientSecretMismatch => "client_secret does not match",
+            R::RegistrationClientTypeChange => "the client type cannot change",
+            R::InitialAccessTokenInvalid => "initial access token invalid",
+            R::RegistrationAccessTokenInvalid => "registration access token invalid",
         }
     }
 }
@@ -435,6 +544,11 @@ pub enum ConfigError {
     /// An endpoint path does not start with `/`.
     #[error("endpoint paths must start with '/'")]
     InvalidEndpointPath,
+    /// The registration policy is inconsistent: an endpoint without a policy that opens
+    /// it (or the reverse), a weak or malformed initial access token, or a client-secret
+    /// lifetime out of bounds.
+    #[error("invalid registration policy: {0}")]
+    InvalidRegistrationPolicy(&'static str),
 }
 
 /// The host called the API in a way it does not allow.
@@ -485,6 +599,7 @@ mod tests {
         Reason::ClientSecretMismatch,
         Reason::ClientSecretExpired,
         Reason::PublicClientSentSecret,
+        Reason::PublicClientIntrospection,
         Reason::UnsupportedGrantType,
         Reason::GrantTypeNotAllowed,
         Reason::PublicClientCredentialsGrant,
@@ -524,6 +639,28 @@ mod tests {
         Reason::MalformedBearerRequest,
         Reason::StoreUnavailable,
         Reason::InternalFailure,
+        Reason::RegistrationWrongContentType,
+        Reason::RegistrationMalformedBody,
+        Reason::RegistrationDuplicateMember,
+        Reason::RegistrationMalformedMember,
+        Reason::RegistrationInvalidRedirectUri,
+        Reason::RegistrationRedirectUriRequired,
+        Reason::RegistrationUnsupportedGrantType,
+        Reason::RegistrationUnsupportedResponseType,
+        Reason::RegistrationInconsistentResponseTypes,
+        Reason::RegistrationUnsupportedAuthMethod,
+        Reason::RegistrationPublicClientCredentials,
+        Reason::RegistrationMalformedScope,
+        Reason::RegistrationScopeNotOffered,
+        Reason::RegistrationInvalidUri,
+        Reason::RegistrationJwksConflict,
+        Reason::RegistrationRefusedByPolicy,
+        Reason::RegistrationClientIdMismatch,
+        Reason::RegistrationServerMemberInRequest,
+        Reason::RegistrationClientSecretMismatch,
+        Reason::RegistrationClientTypeChange,
+        Reason::InitialAccessTokenInvalid,
+        Reason::RegistrationAccessTokenInvalid,
     ];
 
     #[test]

@@ -5,6 +5,7 @@
 //! protection wherever secrets are accepted), alert on code replay, and keep an audit trail.
 //! Events never carry a credential, a secret or props.
 
+use crate::crypto::TokenKind;
 use crate::error::Reason;
 use crate::model::{ClientId, GrantId};
 
@@ -38,6 +39,16 @@ pub enum SecurityEvent<'a> {
         /// The client of the pending authorization.
         client_id: &'a ClientId,
     },
+    /// A client revoked one of its tokens (RFC 7009), for the audit trail: an access
+    /// token (that token only) or a refresh token (its whole grant).
+    TokenRevoked {
+        /// The client that revoked its token.
+        client_id: &'a ClientId,
+        /// The grant the token belongs to (revoked entirely for a refresh token).
+        grant_id: &'a GrantId,
+        /// The kind of token revoked.
+        kind: TokenKind,
+    },
 }
 
 /// Receives security events. Called synchronously on the request path: keep it cheap
@@ -47,8 +58,8 @@ pub trait EventSink: Send + Sync + 'static {
     fn record(&self, event: &SecurityEvent<'_>);
 }
 
-/// The default sink: each event becomes a `tracing` event at `warn` level, with the
-/// target `oauth_core::security`.
+/// The default sink: each event becomes a `tracing` event at `warn` level (`info` for a
+/// token revocation, which is routine), with the target `oauth_core::security`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TracingEvents;
 
@@ -85,6 +96,18 @@ impl EventSink for TracingEvents {
                 target: "oauth_core::security",
                 event = "pending_authorization_replayed",
                 client_id = ?client_id.as_str(),
+            ),
+            // An expected, client-initiated action: recorded, not a warning.
+            SecurityEvent::TokenRevoked {
+                client_id,
+                grant_id,
+                kind,
+            } => tracing::info!(
+                target: "oauth_core::security",
+                event = "token_revoked",
+                client_id = ?client_id.as_str(),
+                grant_id = %grant_id,
+                kind = ?kind,
             ),
         }
     }

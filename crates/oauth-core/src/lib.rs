@@ -13,6 +13,16 @@
 //! [`scope`], [`resource`], [`grant`](crate::token) (authorization code, refresh token,
 //! client credentials), [`bearer`], [`error`].
 //!
+//! Token revocation (RFC 7009) is in [`revocation`] and token introspection (RFC 7662)
+//! in [`introspection`]; both parse requests and authenticate clients exactly as the token
+//! endpoint does ([`token::ClientLookup`]).
+//!
+//! Dynamic client registration and its management (RFC 7591, RFC 7592) are in
+//! [`registration`].
+//!
+//! Discovery, authorization server metadata (RFC 8414) and protected resource metadata
+//! (RFC 9728), is in [`metadata`]: documents generated from the configuration alone.
+//!
 //! ## Driving the machine directly
 //!
 //! Each step names the store call that answers it; `answer_from` makes that call and
@@ -52,15 +62,19 @@ pub mod crypto;
 pub mod error;
 pub mod events;
 mod grant;
+pub mod introspection;
 mod machine;
+pub mod metadata;
 pub mod model;
 pub mod params;
 pub mod pkce;
 mod provider;
 pub mod random;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resource;
 pub mod response;
+pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod store;
@@ -75,8 +89,13 @@ pub use crypto::{KeyError, KeyId, Keyring, TokenHash, TokenKind};
 pub use error::{ApiMisuse, ConfigError, ErrorCode, Reason, StoreError, StoreErrorKind};
 pub use events::{EventSink, SecurityEvent, TracingEvents};
 pub use machine::Machine;
+pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 pub use provider::{Provider, ProviderBuilder, RegistrationError};
 pub use random::{OsRandom, RandomError, SecureRandom};
+pub use registration::{
+    ClientRegistration, ManagementOperation, RegistrationContext, RegistrationHook,
+    RegistrationOperation, RegistrationPolicy, RegistrationVerdict,
+};
 pub use scope::Scope;
 pub use secret::Secret;
 pub use store::Store;

@@ -3,6 +3,7 @@
 //! Records carry keyed hashes, never raw credentials, and only allow-listed fields:
 //! nothing here is ever copied wholesale from a request.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -162,6 +163,47 @@ pub struct Client {
     pub name: Option<String>,
     /// When the client was registered.
     pub created_at: UnixTime,
+    /// The descriptive RFC 7591 metadata kept for the client (empty for clients
+    /// registered by the host). Absent in records written before it existed.
+    #[serde(default)]
+    pub metadata: ClientMetadata,
+    /// The keyed digest of the client's registration access token (RFC 7592), for a
+    /// client registered dynamically; `None` for clients the host registered, which
+    /// cannot be managed through the client configuration endpoint.
+    #[serde(default)]
+    pub registration_token: Option<SecretDigest>,
+}
+
+/// Descriptive client metadata of RFC 7591 §2: kept, validated and returned, but never
+/// used in a protocol decision. The names, URIs and contacts may be shown to users (on the
+/// consent page): hosts must escape them like any other client-supplied text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientMetadata {
+    /// `client_uri`: the client's home page (https).
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    /// `logo_uri`: the client's logo (https).
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    /// `tos_uri`: the client's terms of service (https).
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+    /// `policy_uri`: the client's privacy policy (https).
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    /// `contacts`: people responsible for the client (usually e-mail addresses).
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    /// `software_id`: the developer's identifier of the client software.
+    #[serde(default)]
+    pub software_id: Option<String>,
+    /// `software_version`: the version of the client software.
+    #[serde(default)]
+    pub software_version: Option<String>,
+    /// Language-tagged variants of the human-readable members (RFC 7591 §2.2), keyed by
+    /// the full member name (`client_name#fr`, `tos_uri#de-CH`, ...).
+    #[serde(default)]
+    pub localized: BTreeMap<String, String>,
 }
 
 impl Client {

@@ -16,10 +16,13 @@ use crate::clients::{NewClient, RegisteredClient};
 use crate::config::{Config, ConfigBuilder, Issuer};
 use crate::crypto::Keyring;
 use crate::error::{ApiMisuse, ConfigError, Reason, StoreError};
+use crate::introspection::IntrospectionStep;
 use crate::machine::Machine;
 use crate::model::{GrantId, GrantRecord, UserId};
+use crate::registration::{ConfigurationStep, RegistrationStep};
 use crate::resource::Resource;
 use crate::response::HttpResponse;
+use crate::revocation::RevocationStep;
 use crate::store::Store;
 use crate::time::{Clock, SystemClock, UnixTime};
 use crate::token::TokenStep;
@@ -103,6 +106,10 @@ impl<S> ProviderBuilder<S> {
         fn endpoints(endpoints: crate::config::Endpoints);
         /// See [`ConfigBuilder::realm`].
         fn realm(realm: impl Into<String>);
+        /// See [`ConfigBuilder::registration`].
+        fn registration(policy: crate::registration::RegistrationPolicy);
+        /// See [`ConfigBuilder::introspection_resource`].
+        fn introspection_resource(client_id: impl Into<String>, resource: impl Into<String>);
     }
 
     /// See [`ConfigBuilder::scopes`].
@@ -204,9 +211,29 @@ impl<S: Store> Provider<S> {
             return self.token(request).await;
         }
         // route: revocation
+        if path == endpoints.revocation {
+            return self.revocation(request).await;
+        }
         // route: introspection
+        if path == endpoints.introspection {
+            return self.introspection(request).await;
+        }
         // route: registration
+        if let Some(registration) = endpoints.registration.as_deref() {
+            if path == registration {
+                return self.registration_endpoint(request).await;
+            }
+            if path
+                .strip_prefix(registration)
+                .is_some_and(|rest| rest.starts_with('/'))
+            {
+                return self.client_configuration_endpoint(request).await;
+            }
+        }
         // route: well-known metadata
+        if let Some(response) = self.machine.metadata_request(request) {
+            return response;
+        }
         let mut response = HttpResponse::new(bytes::Bytes::new());
         *response.status_mut() = http::StatusCode::NOT_FOUND;
         response
@@ -215,6 +242,59 @@ impl<S: Store> Provider<S> {
     /// Handles a token-endpoint request (OAuth 2.1 §3.2).
     pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
         let mut step = self.machine.token_request(request, self.now());
+        loop {
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(response) => return response,
+            }
+        }
+    }
+
+    /// Handles a revocation-endpoint request (RFC 7009 §2).
+    pub async fn revocation<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
+        let mut step = self.machine.revocation_request(request, self.now());
+        loop {
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(response) => return response,
+            }
+        }
+    }
+
+    /// Handles an introspection-endpoint request (RFC 7662 §2).
+    pub async fn introspection<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
+        let mut step = self.machine.introspection_request(request, self.now());
+        loop {
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(response) => return response,
+            }
+        }
+    }
+
+    /// Handles a request at the registration endpoint (RFC 7591 §3): registers a client.
+    pub async fn registration_endpoint<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> HttpResponse {
+        let mut step = self.machine.registration_request(request, self.now());
+        loop {
+            match step.answer_from(&self.store).await {
+                ControlFlow::Continue(next) => step = next,
+                ControlFlow::Break(response) => return response,
+            }
+        }
+    }
+
+    /// Handles a request at the client configuration endpoint (RFC 7592 §2): reads,
+    /// replaces or deletes a dynamically registered client.
+    pub async fn client_configuration_endpoint<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> HttpResponse {
+        let mut step = self
+            .machine
+            .client_configuration_request(request, self.now());
         loop {
             match step.answer_from(&self.store).await {
                 ControlFlow::Continue(next) => step = next,
@@ -424,6 +504,62 @@ impl<'m> TokenStep<'m> {
     }
 }
 
+impl<'m> RevocationStep<'m> {
+    /// Answers this step from `store`: the next step, or the complete response.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<HttpResponse, RevocationStep<'m>> {
+        ControlFlow::Continue(match self {
+            RevocationStep::NeedsClient(q) => {
+                let answer = store.client(q.client_id()).await;
+                q.resume(answer)
+            }
+            RevocationStep::NeedsAccessToken(q) => {
+                let answer = store.access_token(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            RevocationStep::NeedsRefresh(q) => {
+                let answer = store.find_refresh(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            RevocationStep::NeedsAccessTokenRevocation(q) => {
+                let answer = store.revoke_access_token(q.hash()).await;
+                q.resume(answer)
+            }
+            RevocationStep::NeedsGrantRevocation(q) => {
+                let answer = store.revoke_grant(q.grant_id()).await;
+                q.resume(answer)
+            }
+            RevocationStep::Respond(response) => return ControlFlow::Break(response),
+        })
+    }
+}
+
+impl<'m> IntrospectionStep<'m> {
+    /// Answers this step from `store`: the next step, or the complete response.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<HttpResponse, IntrospectionStep<'m>> {
+        ControlFlow::Continue(match self {
+            IntrospectionStep::NeedsClient(q) => {
+                let answer = store.client(q.client_id()).await;
+                q.resume(answer)
+            }
+            IntrospectionStep::NeedsAccessToken(q) => {
+                let answer = store.access_token(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            IntrospectionStep::NeedsRefresh(q) => {
+                let answer = store.find_refresh(q.hash(), q.now()).await;
+                q.resume(answer)
+            }
+            IntrospectionStep::Respond(response) => return ControlFlow::Break(response),
+        })
+    }
+}
+
 impl<'m> AuthorizeStep<'m> {
     /// Answers this step from `store`: the next step, or the validation result.
     pub async fn answer_from<S: Store + ?Sized>(
@@ -472,6 +608,46 @@ impl<'m> BearerStep<'m> {
                 ControlFlow::Continue(q.resume(answer))
             }
             BearerStep::Done(result) => ControlFlow::Break(result),
+        }
+    }
+}
+
+impl<'m> RegistrationStep<'m> {
+    /// Answers this step from `store`: the next step, or the complete response.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<HttpResponse, RegistrationStep<'m>> {
+        match self {
+            RegistrationStep::NeedsInsert(q) => {
+                let answer = store.insert_client(q.client()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            RegistrationStep::Respond(response) => ControlFlow::Break(response),
+        }
+    }
+}
+
+impl<'m> ConfigurationStep<'m> {
+    /// Answers this step from `store`: the next step, or the complete response.
+    pub async fn answer_from<S: Store + ?Sized>(
+        self,
+        store: &S,
+    ) -> ControlFlow<HttpResponse, ConfigurationStep<'m>> {
+        match self {
+            ConfigurationStep::NeedsClient(q) => {
+                let answer = store.client(q.client_id()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            ConfigurationStep::NeedsUpdate(q) => {
+                let answer = store.put_client(q.client()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            ConfigurationStep::NeedsDelete(q) => {
+                let answer = store.delete_client(q.client_id()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            ConfigurationStep::Respond(response) => ControlFlow::Break(response),
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum RegistrationError {
     /// Contains user information (`user@host`), whitespace or control characters.
     #[error("redirect URI contains forbidden characters or userinfo")]
     Forbidden,
+    /// Contains `*`. Matching is exact, so a wildcard would never match anything; it is
+    /// refused so that nobody registers one believing it does (RFC 9700 §2.1).
+    #[error("redirect URIs must not contain wildcards")]
+    Wildcard,
 }
 
 /// Schemes that must never receive an authorization response.
@@ -71,6 +75,9 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RegistrationError> {
     }
     if uri.contains('#') {
         return Err(RegistrationError::Fragment);
+    }
+    if uri.contains('*') {
+        return Err(RegistrationError::Wildcard);
     }
     let url = url::Url::parse(uri).map_err(|_| RegistrationError::NotAbsolute)?;
     let scheme = url.scheme();
@@ -421,6 +428,21 @@ mod tests {
             Ok(())
         );
         assert_eq!(validate_for_registration("http://[::1]/cb"), Ok(()));
+    }
+
+    #[test]
+    fn dcr_8_wildcards_are_refused() {
+        for bad in [
+            "https://*.c.example/cb",
+            "https://c.example/*",
+            "http://127.0.0.1:*/cb",
+        ] {
+            assert_eq!(
+                validate_for_registration(bad),
+                Err(RegistrationError::Wildcard),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

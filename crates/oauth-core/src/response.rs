@@ -41,6 +41,15 @@ pub(crate) fn json_no_store(status: StatusCode, body: &impl Serialize) -> HttpRe
     }
 }
 
+/// A response without a body that must not be cached (RFC 7009 §2.2: a revocation's
+/// answer is its status code alone; RFC 7592 §2: 204, 403 and 404 of the client
+/// configuration endpoint).
+pub(crate) fn empty_no_store(status: StatusCode) -> HttpResponse {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    with_no_store(response)
+}
+
 fn server_error() -> HttpResponse {
     with_no_store(build(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,6 +104,30 @@ pub(crate) fn token_error(
         response
             .headers_mut()
             .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// An error response of the registration and client configuration endpoints
+/// (RFC 7591 §3.2.2): JSON, `no-store`; 405 (with `Allow: allow`) for a wrong method, 413
+/// for an oversized body, 503/500 for server-side failures, otherwise 400.
+pub(crate) fn registration_error(reason: Reason, allow: &'static str) -> HttpResponse {
+    let status = match reason.code() {
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ if reason == Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        _ if reason == Reason::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = ErrorBody {
+        error: reason.code().as_str(),
+        error_description: reason.description(),
+    };
+    let mut response = json_no_store(status, &body);
+    if reason == Reason::MethodNotAllowed {
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static(allow));
     }
     response
 }

@@ -101,6 +101,8 @@ async fn store_client(h: &Harness, id: &str, redirect_uris: &[&str]) -> Client {
         scope: None,
         name: None,
         created_at: h.now(),
+        metadata: Default::default(),
+        registration_token: None,
     };
     h.provider.store().put_client(&client).await.unwrap();
     client

@@ -217,6 +217,8 @@ async fn no_stored_record_contains_a_client_secret_or_credential_from_the_reques
             scope: None,
             name: None,
             created_at: oauth_core::UnixTime(0),
+            metadata: Default::default(),
+            registration_token: None,
         })
         .await
         .unwrap();

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use oauth_core::crypto::{KeyId, SealedProps, WrappedPropsKey};
 use oauth_core::model::{
-    AccessTokenRecord, AuthMethod, Client, ClientId, CodeRecord, GrantId, GrantRecord, GrantType,
-    IssuedTokens, RefreshTokenRecord, SecretDigest, Subject, UserId,
+    AccessTokenRecord, AuthMethod, Client, ClientId, ClientMetadata, CodeRecord, GrantId,
+    GrantRecord, GrantType, IssuedTokens, RefreshTokenRecord, SecretDigest, Subject, UserId,
 };
 use oauth_core::pkce::{CodeChallenge, CodeChallengeMethod};
 use oauth_core::resource::{Resource, ResourceSet};
@@ -90,7 +90,8 @@ pub fn resources() -> ResourceSet {
     std::iter::once(Resource::parse("https://api.example.com/mcp").unwrap()).collect()
 }
 
-/// A confidential client with every optional field set.
+/// A confidential client with every optional field set (RFC 7591 metadata and a
+/// registration access token digest included).
 #[must_use]
 pub fn client(id: &ClientId) -> Client {
     Client {
@@ -113,6 +114,28 @@ pub fn client(id: &ClientId) -> Client {
         scope: Some(scope()),
         name: Some("Test client".to_owned()),
         created_at: NOW,
+        metadata: ClientMetadata {
+            client_uri: Some("https://app.example.com/".to_owned()),
+            logo_uri: Some("https://app.example.com/logo.png".to_owned()),
+            tos_uri: Some("https://app.example.com/tos".to_owned()),
+            policy_uri: Some("https://app.example.com/privacy".to_owned()),
+            contacts: vec!["ops@app.example.com".to_owned()],
+            software_id: Some("4NRB1-0XZABZI9E6-5SM3R".to_owned()),
+            software_version: Some("2.1".to_owned()),
+            localized: [
+                ("client_name#fr".to_owned(), "Client de test".to_owned()),
+                (
+                    "tos_uri#de-CH".to_owned(),
+                    "https://app.example.com/de/tos".to_owned(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        },
+        registration_token: Some(SecretDigest {
+            key_id: KeyId::new("test-key").unwrap(),
+            hash: token_hash(),
+        }),
     }
 }
 

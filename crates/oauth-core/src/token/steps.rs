@@ -1,27 +1,26 @@
 //! The steps of a token request. Each asks the caller for one piece of stored data and is
 //! answered by `resume`, which consumes it.
 
-use crate::client_auth::authenticate;
 use crate::crypto::TokenHash;
 use crate::error::{Reason, StoreError};
-use crate::events::SecurityEvent;
 use crate::grant::{authorization_code, client_credentials, refresh_token};
 use crate::machine::Machine;
-use crate::model::{Client, ClientId, GrantId, GrantRecord, GrantType, IssuedTokens};
+use crate::model::{Client, GrantId, GrantRecord, GrantType, IssuedTokens};
 use crate::response::{json_no_store, HttpResponse};
 use crate::secret::Secret;
 use crate::store::{CodeLookup, ConsumeOutcome, RefreshGrace, RefreshLookup, RotateOutcome};
 use crate::time::UnixTime;
 
+use super::endpoint::{store_failure, ClientLookup};
 use super::issue::TokenResponse;
-use super::{fail, Authenticated, Unauthenticated};
+use super::{fail, Authenticated};
 
 /// What the token endpoint needs next.
 #[must_use = "a step must be answered or its response sent"]
 #[non_exhaustive]
 pub enum TokenStep<'m> {
     /// Look up the client: [`Store::client`](crate::Store::client).
-    NeedsClient(ClientLookup<'m>),
+    NeedsClient(ClientLookup<'m, TokenRequest>),
     /// Read a code: [`Store::find_code`](crate::Store::find_code).
     NeedsCode(CodeLookupStep<'m>),
     /// Redeem a code and store its tokens: [`Store::consume_code`](crate::Store::consume_code).
@@ -50,60 +49,35 @@ pub(crate) fn store_failed<'m>(
     error: &StoreError,
     used_header: bool,
 ) -> TokenStep<'m> {
-    tracing::error!(error = %error, source = ?std::error::Error::source(error), "store failed during a token request");
-    fail(machine, Reason::StoreUnavailable, used_header)
+    TokenStep::Respond(store_failure(machine, error, used_header))
 }
 
-/// Asks for the client named by the request.
-pub struct ClientLookup<'m> {
-    pub(crate) request: Unauthenticated<'m>,
+/// A token request's own part, held while its client is authenticated: the grant type.
+#[derive(Debug)]
+pub struct TokenRequest {
+    pub(crate) grant_type: GrantType,
 }
 
-impl<'m> ClientLookup<'m> {
-    /// The client to look up.
+impl TokenRequest {
+    /// The requested grant type.
     #[must_use]
-    pub fn client_id(&self) -> &ClientId {
-        &self.request.presented.id
+    pub fn grant_type(&self) -> GrantType {
+        self.grant_type
     }
+}
 
-    /// Continues with the store's answer.
+impl<'m> ClientLookup<'m, TokenRequest> {
+    /// Continues with the store's answer: authenticates the client, checks that it may
+    /// use the grant type, and dispatches to the grant.
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> TokenStep<'m> {
-        let request = self.request;
-        let used_header = request.presented.used_authorization_header();
-        let authenticated = match answer {
-            Err(e) => return store_failed(request.machine, &e, used_header),
-            Ok(None) => Err(Reason::UnknownClient),
-            Ok(Some(client)) => authenticate(
-                &client,
-                &request.presented,
-                &request.machine.config.keyring,
-                request.now,
-            )
-            .map(|()| client),
+        let (authed, TokenRequest { grant_type }) = match self.authenticate(answer) {
+            Ok(authenticated) => authenticated,
+            Err(refusal) => return TokenStep::Respond(refusal.into_response()),
         };
-        let client = match authenticated {
-            Ok(client) => client,
-            Err(reason) => {
-                request
-                    .machine
-                    .event(SecurityEvent::ClientAuthenticationFailed {
-                        client_id: &request.presented.id,
-                        reason,
-                    });
-                return fail(request.machine, reason, used_header);
-            }
-        };
-        if !client.allows_grant(request.grant_type) {
-            return fail(request.machine, Reason::GrantTypeNotAllowed, used_header);
+        if !authed.client.allows_grant(grant_type) {
+            return authed.fail(Reason::GrantTypeNotAllowed);
         }
-        let authed = Authenticated {
-            machine: request.machine,
-            now: request.now,
-            params: request.params,
-            client,
-            used_authorization_header: used_header,
-        };
-        match request.grant_type {
+        match grant_type {
             GrantType::AuthorizationCode => authorization_code::start(authed),
             GrantType::RefreshToken => refresh_token::start(authed),
             GrantType::ClientCredentials => client_credentials::start(authed),

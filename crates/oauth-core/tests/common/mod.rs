@@ -475,6 +475,8 @@ impl Harness {
             scope: None,
             name: None,
             created_at: self.now(),
+            metadata: Default::default(),
+            registration_token: None,
         };
         self.provider.store().put_client(&client).await.unwrap();
         client
@@ -592,5 +594,213 @@ pub async fn finish_token(
             Ok(next) => next,
             Err(response) => return response_parts(&response),
         };
+    }
+}
+
+// ---- Discovery helpers (added for metadata.rs) ----
+
+/// A request with `method` to `uri` and an empty body.
+pub fn empty_request(method: http::Method, uri: &str) -> Request<Vec<u8>> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Vec::new())
+        .unwrap()
+}
+
+impl Harness {
+    /// Sends any request through [`Provider::handle`] and takes the response apart.
+    pub async fn handle(&self, request: &Request<Vec<u8>>) -> (StatusCode, Value, HeaderMap) {
+        response_parts(&self.provider.handle(request).await)
+    }
+
+    /// `GET uri` through [`Provider::handle`], taken apart.
+    pub async fn get(&self, uri: &str) -> (StatusCode, Value, HeaderMap) {
+        self.handle(&empty_request(http::Method::GET, uri)).await
+    }
+}
+
+// ---- Revocation and introspection helpers (added for revocation.rs and
+// introspection.rs) ----
+
+/// A form POST to `path` of the issuer, as a client sends it, with HTTP Basic when
+/// `basic` is given.
+pub fn client_form_request(
+    path: &str,
+    pairs: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> Request<Vec<u8>> {
+    let mut request = token_request(pairs, basic);
+    *request.uri_mut() = format!("{ISSUER}{path}").parse().unwrap();
+    request
+}
+
+impl Harness {
+    /// Sends a revocation request (RFC 7009 §2.1) through [`Provider::handle`] at the
+    /// default `/revoke` path: the whole response, so the test can see the empty body.
+    pub async fn revoke_response(
+        &self,
+        pairs: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Response<bytes::Bytes> {
+        self.provider
+            .handle(&client_form_request("/revoke", pairs, basic))
+            .await
+    }
+
+    /// Revokes `token` as the public client `client_id` (body `client_id` only); returns
+    /// the status after checking the success shape when it is 200.
+    pub async fn revoke_public(&self, client_id: &str, token: &str) -> StatusCode {
+        let response = self
+            .revoke_response(&[("token", token), ("client_id", client_id)], None)
+            .await;
+        assert_revocation_shape(&response);
+        response.status()
+    }
+
+    /// Revokes `token` as a confidential client with HTTP Basic; returns the status
+    /// after checking the success shape when it is 200.
+    pub async fn revoke_basic(&self, client_id: &str, secret: &str, token: &str) -> StatusCode {
+        let response = self
+            .revoke_response(&[("token", token)], Some((client_id, secret)))
+            .await;
+        assert_revocation_shape(&response);
+        response.status()
+    }
+
+    /// Sends an introspection request (RFC 7662 §2.1) through [`Provider::handle`] at the
+    /// default `/introspect` path.
+    pub async fn introspect_response(
+        &self,
+        pairs: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Response<bytes::Bytes> {
+        self.provider
+            .handle(&client_form_request("/introspect", pairs, basic))
+            .await
+    }
+
+    /// Introspects `token` as a confidential client with HTTP Basic, taken apart.
+    pub async fn introspect_basic(
+        &self,
+        client_id: &str,
+        secret: &str,
+        token: &str,
+    ) -> (StatusCode, Value, HeaderMap) {
+        response_parts(
+            &self
+                .introspect_response(&[("token", token)], Some((client_id, secret)))
+                .await,
+        )
+    }
+
+    /// Whether `client_id` (a confidential client, HTTP Basic) sees `token` as active;
+    /// an inactive answer is checked to be exactly `{"active":false}`.
+    pub async fn is_active_for(&self, client_id: &str, secret: &str, token: &str) -> bool {
+        let response = self
+            .introspect_response(&[("token", token)], Some((client_id, secret)))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        if response.body().as_ref() == br#"{"active":false}"# {
+            return false;
+        }
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["active"], true, "{body}");
+        true
+    }
+}
+
+/// A 200 from the revocation endpoint has an empty body and `Cache-Control: no-store`
+/// (RFC 7009 §2.2); other statuses are left to the caller.
+pub fn assert_revocation_shape(response: &Response<bytes::Bytes>) {
+    if response.status() == StatusCode::OK {
+        assert!(response.body().is_empty(), "{:?}", response.body());
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
+}
+
+// ---- Registration helpers (added for registration.rs and registration_management.rs) ----
+
+/// The registration endpoint of the registration harness.
+pub const REGISTER: &str = "https://as.example/register";
+
+/// `POST REGISTER` with `body` sent as given and the given headers.
+pub fn registration_request(body: &[u8], headers: &[(&str, &str)]) -> Request<Vec<u8>> {
+    let mut builder = Request::post(REGISTER);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(body.to_vec()).unwrap()
+}
+
+/// A request to a client configuration URI (absolute, as the registration returned it),
+/// with the registration access token as a Bearer credential and an optional JSON body.
+pub fn configuration_request(
+    method: http::Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Request<Vec<u8>> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(json) => {
+            builder = builder.header("content-type", "application/json");
+            serde_json::to_vec(json).unwrap()
+        }
+        None => Vec::new(),
+    };
+    builder.body(body).unwrap()
+}
+
+impl Harness {
+    /// A harness serving dynamic registration at `/register` under `policy`.
+    pub fn with_registration(policy: oauth_core::RegistrationPolicy) -> Self {
+        Self::with(|b| {
+            b.endpoints(oauth_core::Endpoints {
+                registration: Some("/register".into()),
+                ..Default::default()
+            })
+            .registration(policy)
+        })
+    }
+
+    /// A harness with open dynamic registration at `/register`.
+    pub fn open_registration() -> Self {
+        Self::with_registration(oauth_core::RegistrationPolicy::open())
+    }
+
+    /// Registers `metadata` as JSON through [`Provider::handle`], taken apart.
+    pub async fn register_json(&self, metadata: &Value) -> (StatusCode, Value, HeaderMap) {
+        let body = serde_json::to_vec(metadata).unwrap();
+        let request = registration_request(&body, &[("content-type", "application/json")]);
+        response_parts(&self.provider.handle(&request).await)
+    }
+
+    /// Registers `metadata`, asserting 201; returns the client information response.
+    pub async fn registered(&self, metadata: &Value) -> Value {
+        let (status, body, _) = self.register_json(metadata).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Sends a request to the client configuration endpoint of `registered` (a
+    /// registration response) with its registration access token, taken apart.
+    pub async fn configure(
+        &self,
+        method: http::Method,
+        registered: &Value,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value, HeaderMap) {
+        let request = configuration_request(
+            method,
+            str_of(registered, "registration_client_uri"),
+            Some(str_of(registered, "registration_access_token")),
+            body,
+        );
+        response_parts(&self.provider.handle(&request).await)
     }
 }

@@ -1,0 +1,236 @@
+//! What the client-authenticated endpoints share: the token endpoint (OAuth 2.1 §3.2),
+//! revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1).
+//!
+//! Each is a form POST from a client that authenticates exactly as at the token endpoint
+//! (RFC 7009 §2.1 and RFC 7662 §2.1 defer to it). So one parser checks the envelope (POST
+//! only, body limit, form content type, no client credentials in the URI, strict form
+//! parameters, the presented client), and one step, [`ClientLookup`], looks the client up
+//! and authenticates it: a failure is reported to the event sink and answered with
+//! `invalid_client`, 401 with a `Basic` challenge when the `Authorization` header was used
+//! and 400 otherwise (OAuth 2.1 §3.2.4); a store failure is 503. Each endpoint only adds
+//! its own parameters and what comes after authentication.
+
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request};
+
+use crate::client_auth::{authenticate, presented_client, PresentedClient};
+use crate::error::{Reason, StoreError};
+use crate::events::SecurityEvent;
+use crate::machine::Machine;
+use crate::model::{Client, ClientId};
+use crate::params::Params;
+use crate::response::{token_error, HttpResponse};
+use crate::time::UnixTime;
+
+/// A parsed request of a client-authenticated endpoint whose client has not been
+/// authenticated yet.
+pub(crate) struct Unauthenticated<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) now: UnixTime,
+    pub(crate) params: Params,
+    pub(crate) presented: PresentedClient,
+}
+
+/// A request of a client-authenticated endpoint from an authenticated client.
+pub(crate) struct Authenticated<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) now: UnixTime,
+    pub(crate) params: Params,
+    pub(crate) client: Client,
+    pub(crate) used_authorization_header: bool,
+}
+
+impl Authenticated<'_> {
+    /// Refuses the authenticated client all the same (for example a public client at an
+    /// endpoint only confidential clients may call): reported to the event sink like any
+    /// failed authentication, and answered with `reason` (an `invalid_client` reason).
+    pub(crate) fn reject_client(&self, reason: Reason) -> HttpResponse {
+        authentication_failed(
+            self.machine,
+            &self.client.id,
+            reason,
+            self.used_authorization_header,
+        )
+    }
+}
+
+/// Asks for the client named by a request of a client-authenticated endpoint:
+/// [`Store::client`](crate::Store::client). `R` is the endpoint's own part of the request,
+/// held until the client is authenticated, and each endpoint's `resume` continues with it:
+/// [`TokenRequest`](crate::token::TokenRequest),
+/// [`RevocationRequest`](crate::revocation::RevocationRequest) or
+/// [`IntrospectionRequest`](crate::introspection::IntrospectionRequest).
+pub struct ClientLookup<'m, R> {
+    pub(crate) request: Unauthenticated<'m>,
+    pub(crate) endpoint: R,
+}
+
+impl<'m, R> ClientLookup<'m, R> {
+    /// The client to look up.
+    #[must_use]
+    pub fn client_id(&self) -> &ClientId {
+        &self.request.presented.id
+    }
+
+    /// Authenticates the presented client against the store's answer (OAuth 2.1 §2.4,
+    /// §3.2.1): the authenticated request and the endpoint's part, or the refusal.
+    pub(crate) fn authenticate(
+        self,
+        answer: Result<Option<Client>, StoreError>,
+    ) -> Result<(Authenticated<'m>, R), Refusal> {
+        let ClientLookup { request, endpoint } = self;
+        let used_header = request.presented.used_authorization_header();
+        let checked = match answer {
+            Err(e) => {
+                return Err(Refusal(Box::new(store_failure(
+                    request.machine,
+                    &e,
+                    used_header,
+                ))))
+            }
+            Ok(None) => Err(Reason::UnknownClient),
+            Ok(Some(client)) => authenticate(
+                &client,
+                &request.presented,
+                &request.machine.config.keyring,
+                request.now,
+            )
+            .map(|()| client),
+        };
+        match checked {
+            Ok(client) => Ok((
+                Authenticated {
+                    machine: request.machine,
+                    now: request.now,
+                    params: request.params,
+                    client,
+                    used_authorization_header: used_header,
+                },
+                endpoint,
+            )),
+            Err(reason) => Err(Refusal(Box::new(authentication_failed(
+                request.machine,
+                &request.presented.id,
+                reason,
+                used_header,
+            )))),
+        }
+    }
+}
+
+/// A request refused while its client was authenticated: the complete error response,
+/// boxed so that the success path stays small.
+pub(crate) struct Refusal(Box<HttpResponse>);
+
+impl Refusal {
+    /// The response to send.
+    pub(crate) fn into_response(self) -> HttpResponse {
+        *self.0
+    }
+}
+
+/// A failed client authentication: reported to the event sink (the host throttles on it,
+/// OAuth 2.1 §2.4.1), then answered.
+fn authentication_failed(
+    machine: &Machine,
+    client_id: &ClientId,
+    reason: Reason,
+    used_header: bool,
+) -> HttpResponse {
+    machine.event(SecurityEvent::ClientAuthenticationFailed { client_id, reason });
+    error_response(machine, reason, used_header)
+}
+
+/// The JSON error response of a client-authenticated endpoint (OAuth 2.1 §3.2.4):
+/// `invalid_client` is 401 with a `Basic` challenge only when the client used the
+/// `Authorization` header.
+pub(crate) fn error_response(machine: &Machine, reason: Reason, used_header: bool) -> HttpResponse {
+    tracing::debug!(?reason, "request refused");
+    token_error(reason, used_header, &machine.config.realm)
+}
+
+/// 503 `temporarily_unavailable` for a store failure, with the failure logged: never a
+/// false success.
+pub(crate) fn store_failure(
+    machine: &Machine,
+    error: &StoreError,
+    used_header: bool,
+) -> HttpResponse {
+    tracing::error!(error = %error, source = ?std::error::Error::source(error), "store failed during a client-authenticated request");
+    error_response(machine, Reason::StoreUnavailable, used_header)
+}
+
+/// The error response for a request refused before it was parsed. A client that tried
+/// the `Authorization` header, even with a malformed value, gets its 401 with a `Basic`
+/// challenge (OAuth 2.1 §3.2.4).
+pub(crate) fn refused<B>(machine: &Machine, request: &Request<B>, reason: Reason) -> HttpResponse {
+    error_response(
+        machine,
+        reason,
+        request.headers().contains_key(AUTHORIZATION),
+    )
+}
+
+fn is_form_content_type<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Client credentials in the request URI are refused (OAuth 2.1 §2.4.1).
+fn has_credentials_in_query<B>(request: &Request<B>) -> bool {
+    request.uri().query().is_some_and(|query| {
+        Params::parse(query.as_bytes()).map_or(true, |params| {
+            ["client_secret", "client_assertion"]
+                .iter()
+                .any(|name| params.contains(name))
+        })
+    })
+}
+
+impl Machine {
+    /// Parses a request of a client-authenticated endpoint: POST only, the body limit,
+    /// the form content type, no client credentials in the URI, strict form parameters;
+    /// then `endpoint` reads the endpoint's own parameters (so their errors come before
+    /// client errors, as they always have at the token endpoint); then the presented
+    /// client, which is required.
+    pub(crate) fn client_request<B: AsRef<[u8]>, R>(
+        &self,
+        request: &Request<B>,
+        now: UnixTime,
+        endpoint: impl FnOnce(&Params) -> Result<R, Reason>,
+    ) -> Result<ClientLookup<'_, R>, Reason> {
+        if request.method() != Method::POST {
+            return Err(Reason::MethodNotAllowed);
+        }
+        let body = request.body().as_ref();
+        if body.len() > self.config.max_body_bytes {
+            return Err(Reason::BodyTooLarge);
+        }
+        if !is_form_content_type(request) {
+            return Err(Reason::WrongContentType);
+        }
+        if has_credentials_in_query(request) {
+            return Err(Reason::CredentialsInQuery);
+        }
+        let params = Params::parse(body)?;
+        let endpoint = endpoint(&params)?;
+        let presented =
+            presented_client(request.headers(), &params)?.ok_or(Reason::MissingClientId)?;
+        Ok(ClientLookup {
+            request: Unauthenticated {
+                machine: self,
+                now,
+                params,
+                presented,
+            },
+            endpoint,
+        })
+    }
+}
