@@ -49,6 +49,13 @@ pub enum SecurityEvent<'a> {
         /// The kind of token revoked.
         kind: TokenKind,
     },
+    /// A registration request (initial access token) or a client-management request
+    /// (registration access token) presented a credential that was refused: throttle the
+    /// caller as for a failed client authentication.
+    RegistrationCredentialRejected {
+        /// Why.
+        reason: Reason,
+    },
 }
 
 /// Receives security events. Called synchronously on the request path: keep it cheap
@@ -108,6 +115,11 @@ impl EventSink for TracingEvents {
                 client_id = ?client_id.as_str(),
                 grant_id = %grant_id,
                 kind = ?kind,
+            ),
+            SecurityEvent::RegistrationCredentialRejected { reason } => tracing::warn!(
+                target: "oauth_core::security",
+                event = "registration_credential_rejected",
+                reason = ?reason,
             ),
         }
     }

@@ -640,7 +640,7 @@ impl<'m> ConfigurationStep<'m> {
                 ControlFlow::Continue(q.resume(answer))
             }
             ConfigurationStep::NeedsUpdate(q) => {
-                let answer = store.put_client(q.client()).await;
+                let answer = store.replace_client(q.client()).await;
                 ControlFlow::Continue(q.resume(answer))
             }
             ConfigurationStep::NeedsDelete(q) => {

@@ -159,6 +159,11 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or replaces a client (an administrative update).
     async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
 
+    /// Replaces a client only if it exists; `false` (and nothing written) if it does not.
+    /// Updates through the registration-management endpoint use this, so an update racing
+    /// a deletion can never bring the deleted client back.
+    async fn replace_client(&self, client: &Client) -> Result<bool, StoreError>;
+
     /// Inserts a client only if no client has its id; `false` (and nothing written) if
     /// one does. Registration uses this, so a new registration can never take over an
     /// existing client's id. Of concurrent inserts of one id exactly one is `true`.

@@ -1000,7 +1000,7 @@ async fn the_stored_client_never_holds_the_secret_or_registration_token() {
     let writes = provider.store().writes();
     assert_eq!(writes.len(), 2, "{writes:?}");
     assert!(writes[0].starts_with("InsertClient"), "{writes:?}");
-    assert!(writes[1].starts_with("PutClient"), "{writes:?}");
+    assert!(writes[1].starts_with("ReplaceClient"), "{writes:?}");
     for write in &writes {
         assert!(!write.contains(secret), "plaintext secret stored: {write}");
         assert!(!write.contains(token), "plaintext token stored: {write}");

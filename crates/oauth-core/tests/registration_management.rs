@@ -751,7 +751,7 @@ async fn store_failures_are_503_and_change_nothing() {
 
     for (op, method, body) in [
         (Op::Client, Method::GET, None),
-        (Op::PutClient, Method::PUT, Some(&update)),
+        (Op::ReplaceClient, Method::PUT, Some(&update)),
         (Op::DeleteClient, Method::DELETE, None),
     ] {
         provider.store().fail(op);
@@ -775,4 +775,49 @@ async fn store_failures_are_503_and_change_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(client.name.as_deref(), Some("Managed client"));
+}
+
+#[tokio::test]
+async fn an_update_racing_a_deletion_never_resurrects_the_client() {
+    use oauth_core::registration::ConfigurationStep;
+    let h = Harness::open_registration();
+    let body = h
+        .registered(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
+        .await;
+    let uri = str_of(&body, "registration_client_uri").to_owned();
+    let token = str_of(&body, "registration_access_token").to_owned();
+    let client_id = oauth_core::model::ClientId::new(str_of(&body, "client_id"));
+    let update = json!({
+        "client_id": client_id.as_str(),
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "client_name": "Renamed"
+    });
+    let request = configuration_request(Method::PUT, &uri, Some(&token), Some(&update));
+    let machine = h.provider.machine();
+    let store = h.provider.store();
+    // The update is validated against the client as it was...
+    let mut step = machine.client_configuration_request(&request, h.now());
+    while !matches!(step, ConfigurationStep::NeedsUpdate(_)) {
+        step = match step.answer_from(store).await {
+            std::ops::ControlFlow::Continue(next) => next,
+            std::ops::ControlFlow::Break(response) => {
+                panic!("finished early: {}", response.status())
+            }
+        };
+    }
+    // ...then the client is deleted before the update is written.
+    store.delete_client(&client_id).await.unwrap();
+    let response = loop {
+        step = match step.answer_from(store).await {
+            std::ops::ControlFlow::Continue(next) => next,
+            std::ops::ControlFlow::Break(response) => break response,
+        };
+    };
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        store.client(&client_id).await.unwrap(),
+        None,
+        "the deleted client stays deleted"
+    );
 }

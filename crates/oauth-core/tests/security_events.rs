@@ -23,6 +23,9 @@ impl EventSink for Recorder {
             SecurityEvent::RefreshTokenReused { client_id, .. } => {
                 format!("refresh_reused {client_id}")
             }
+            SecurityEvent::RegistrationCredentialRejected { reason } => {
+                format!("registration_rejected {reason:?}")
+            }
             SecurityEvent::PendingAuthorizationReplayed { client_id } => {
                 format!("pending_replayed {client_id}")
             }
@@ -101,4 +104,41 @@ async fn code_replay_and_refresh_reuse_are_reported() {
         "{lines:?}"
     );
     assert!(body["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn dcr_2_refused_initial_access_tokens_reach_the_event_sink() {
+    let recorder = Arc::new(Recorder::default());
+    let sink = recorder.clone();
+    let token = "initial-access-token-0123456789abcdefghij";
+    let h = Harness::with(move |b| {
+        b.events(sink)
+            .endpoints(oauth_core::Endpoints {
+                registration: Some("/register".into()),
+                ..Default::default()
+            })
+            .registration(oauth_core::RegistrationPolicy::initial_access_tokens([(
+                "partner",
+                oauth_core::Secret::new(token),
+            )]))
+    });
+    let body = serde_json::to_vec(&serde_json::json!({"redirect_uris": [REDIRECT]})).unwrap();
+    let wrong = format!("Bearer {token}x");
+    let response = h
+        .provider
+        .handle(&registration_request(
+            &body,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &wrong),
+            ],
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let lines = recorder.0.lock().unwrap().clone();
+    assert!(
+        lines.iter().any(|l| l.starts_with("registration_rejected")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains(token)));
 }

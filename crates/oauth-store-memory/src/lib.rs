@@ -126,6 +126,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn replace_client(&self, client: &Client) -> Result<bool, StoreError> {
+        Ok(self.lock()?.replace_client(client))
+    }
+
     async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
         Ok(self.lock()?.insert_client(client))
     }

@@ -156,6 +156,16 @@ impl State {
         self.clients.insert(client.id.clone(), client.clone());
     }
 
+    pub(crate) fn replace_client(&mut self, client: &Client) -> bool {
+        match self.clients.get_mut(&client.id) {
+            Some(stored) => {
+                *stored = client.clone();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn insert_client(&mut self, client: &Client) -> bool {
         match self.clients.entry(client.id.clone()) {
             std::collections::hash_map::Entry::Occupied(_) => false,

@@ -82,6 +82,36 @@ pub async fn insert_client_never_replaces_an_existing_client<S: Store>(
     );
 }
 
+/// `replace_client` replaces an existing client and reports `true`; for an absent
+/// client, including one deleted a moment ago, it reports `false` and writes nothing, so
+/// an update never resurrects a deleted client.
+pub async fn replace_client_never_resurrects_a_deleted_client<S: Store>(
+    factory: impl AsyncFn() -> S,
+) {
+    let store = factory().await;
+    let id = client_id();
+    let original = client(&id);
+    assert!(
+        !store.replace_client(&original).await.unwrap(),
+        "absent client"
+    );
+    assert_eq!(store.client(&id).await.unwrap(), None, "nothing written");
+
+    store.put_client(&original).await.unwrap();
+    let mut renamed = original.clone();
+    renamed.name = Some("Renamed".to_owned());
+    assert!(store.replace_client(&renamed).await.unwrap());
+    assert_eq!(store.client(&id).await.unwrap(), Some(renamed.clone()));
+
+    store.delete_client(&id).await.unwrap();
+    assert!(!store.replace_client(&renamed).await.unwrap());
+    assert_eq!(
+        store.client(&id).await.unwrap(),
+        None,
+        "a deleted client stays deleted"
+    );
+}
+
 /// `delete_client` removes the client and every grant of it, user grants and client
 /// credentials grants alike, with their codes (tombstones included), access tokens and
 /// refresh tokens; another client's grants, even of the same user, are untouched.

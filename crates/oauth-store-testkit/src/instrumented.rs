@@ -29,6 +29,8 @@ pub enum Op {
     PutClient,
     /// [`Store::insert_client`].
     InsertClient,
+    /// [`Store::replace_client`].
+    ReplaceClient,
     /// [`Store::delete_client`].
     DeleteClient,
     /// [`Store::create_grant_with_code`].
@@ -131,6 +133,11 @@ impl<S: Store> Store for InstrumentedStore<S> {
         self.check(Op::PutClient)?;
         self.record(Op::PutClient, &[client]);
         self.inner.put_client(client).await
+    }
+    async fn replace_client(&self, client: &Client) -> Result<bool, StoreError> {
+        self.check(Op::ReplaceClient)?;
+        self.record(Op::ReplaceClient, &[client]);
+        self.inner.replace_client(client).await
     }
     async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
         self.check(Op::InsertClient)?;

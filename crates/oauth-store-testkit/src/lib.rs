@@ -41,6 +41,7 @@
 //!
 //! Clients: [`client_put_get_replace_delete`],
 //! [`insert_client_never_replaces_an_existing_client`],
+//! [`replace_client_never_resurrects_a_deleted_client`],
 //! [`delete_client_cascades_to_grants_codes_and_tokens`].
 //!
 //! Grants and codes: [`create_grant_with_code_then_find_code_is_active`],
@@ -96,6 +97,7 @@ mod tokens;
 pub use clients::{
     client_put_get_replace_delete, delete_client_cascades_to_grants_codes_and_tokens,
     insert_client_never_replaces_an_existing_client,
+    replace_client_never_resurrects_a_deleted_client,
 };
 pub use codes::{
     concurrent_consume_code_has_exactly_one_winner, consume_code_once_then_tombstone_until_expiry,
@@ -146,6 +148,7 @@ macro_rules! conformance_tests {
             factory: $factory;
             client_put_get_replace_delete,
             insert_client_never_replaces_an_existing_client,
+            replace_client_never_resurrects_a_deleted_client,
             delete_client_cascades_to_grants_codes_and_tokens,
             create_grant_with_code_then_find_code_is_active,
             consume_code_once_then_tombstone_until_expiry,

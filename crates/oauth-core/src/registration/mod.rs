@@ -484,7 +484,7 @@ impl Machine {
     /// carried no credential (the challenge then has no `error`).
     fn bearer_refusal(&self, reason: Option<Reason>) -> HttpResponse {
         if let Some(reason) = reason {
-            tracing::info!(?reason, "registration request refused");
+            self.event(crate::events::SecurityEvent::RegistrationCredentialRejected { reason });
         }
         BearerError {
             reason,

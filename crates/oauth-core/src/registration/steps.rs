@@ -45,7 +45,8 @@ pub enum RegistrationStep<'m> {
 pub enum ConfigurationStep<'m> {
     /// Look up the client the request manages: [`Store::client`](crate::Store::client).
     NeedsClient(ConfigurationLookup<'m>),
-    /// Store the updated client: [`Store::put_client`](crate::Store::put_client).
+    /// Store the updated client if it still exists:
+    /// [`Store::replace_client`](crate::Store::replace_client).
     NeedsUpdate(ClientUpdate<'m>),
     /// Delete the client with all its grants and tokens:
     /// [`Store::delete_client`](crate::Store::delete_client).
@@ -214,10 +215,16 @@ impl<'m> ClientUpdate<'m> {
     }
 
     /// Continues with the store's answer.
-    pub fn resume(self, answer: Result<(), StoreError>) -> ConfigurationStep<'m> {
+    pub fn resume(self, answer: Result<bool, StoreError>) -> ConfigurationStep<'m> {
         match answer {
             Err(error) => ConfigurationStep::Respond(store_failed(&error, "GET, PUT, DELETE")),
-            Ok(()) => {
+            // Deleted while this update was being validated: it stays deleted (RFC 7592
+            // §2.1 answers a client that no longer exists like a wrong token).
+            Ok(false) => ConfigurationStep::Respond(
+                self.machine
+                    .bearer_refusal(Some(Reason::RegistrationAccessTokenInvalid)),
+            ),
+            Ok(true) => {
                 tracing::info!(event = "client_updated", client_id = ?self.client.id.as_str());
                 let body = client_information(self.machine.config(), &self.client, None);
                 ConfigurationStep::Respond(json_no_store(StatusCode::OK, &body))
