@@ -13,7 +13,7 @@ use oauth_core::{
     Approval, ConfigError, Decision, Issuer, Keyring, NewClient, Provider, ProviderBuilder,
 };
 use oauth_store_memory::MemoryStore;
-use oauth_store_testkit::instrumented::{InstrumentedStore, Op};
+use oauth_store_testkit::instrumented::Op;
 use serde_json::Value;
 
 const OTHER_RESOURCE: &str = "https://files.example/api";
@@ -537,14 +537,7 @@ async fn a_store_failure_is_503_never_an_answer_about_the_token() {
         (Op::AccessToken, "access"),
         (Op::FindRefresh, "refresh"),
     ] {
-        let p = Provider::builder(Issuer::new(ISSUER).unwrap())
-            .keys(test_keyring())
-            .scopes(["read"])
-            .default_scope(["read"])
-            .resource(RESOURCE)
-            .store(InstrumentedStore::new(MemoryStore::new()))
-            .build()
-            .unwrap();
+        let p = instrumented_provider(|b| b);
         let registered = p
             .register_client(NewClient::confidential(
                 vec![REDIRECT.to_owned()],

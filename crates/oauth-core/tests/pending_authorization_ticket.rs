@@ -13,11 +13,10 @@ use http::StatusCode;
 use oauth_core::model::{Client, GrantType, UserId};
 use oauth_core::scope::Scope;
 use oauth_core::{
-    ApiMisuse, Approval, AuthorizationError, Decision, Issuer, KeyId, Keyring, NewClient,
+    ApiMisuse, Approval, AuthorizationError, Decision, KeyId, Keyring, NewClient,
     PendingAuthorization, Provider, Reason, SecureRandom, Store,
 };
-use oauth_store_memory::MemoryStore;
-use oauth_store_testkit::instrumented::{InstrumentedStore, Op};
+use oauth_store_testkit::instrumented::Op;
 
 const BINDING: &[u8] = b"session-cookie-id-1";
 
@@ -536,21 +535,11 @@ async fn o21_40_approval_narrower_than_requested_narrows_the_tokens() {
 
 // ---- Store failures while completing (O21-37) ----
 
-/// A `MemoryStore` whose operations fail on demand.
-type FailingStore = InstrumentedStore<MemoryStore>;
-
-fn failing_provider() -> Provider<FailingStore> {
-    Provider::builder(Issuer::new(ISSUER).unwrap())
-        .keys(test_keyring())
-        .scopes(["read", "write"])
-        .default_scope(["read"])
-        .resource(RESOURCE)
-        .store(InstrumentedStore::new(MemoryStore::new()))
-        .build()
-        .unwrap()
+fn failing_provider() -> Provider<Instrumented> {
+    instrumented_provider(|b| b)
 }
 
-async fn failing_pending(p: &Provider<FailingStore>) -> PendingAuthorization {
+async fn failing_pending(p: &Provider<Instrumented>) -> PendingAuthorization {
     let client = p
         .register_client(NewClient::public(vec![REDIRECT.to_owned()]))
         .await

@@ -14,8 +14,7 @@ use oauth_core::{
     Approval, Config, Decision, EventSink, Issuer, KeyId, Keyring, Machine, NewClient, Provider,
     SecurityEvent,
 };
-use oauth_store_memory::MemoryStore;
-use oauth_store_testkit::instrumented::{InstrumentedStore, Op};
+use oauth_store_testkit::instrumented::Op;
 use serde_json::Value;
 
 /// A well-formed access token that was never issued.
@@ -541,21 +540,12 @@ async fn rev_8_both_token_types_are_revocable_so_unsupported_token_type_never_oc
 
 // ---- REV-9: a store failure is never a 200 ----
 
-type Faulty = InstrumentedStore<MemoryStore>;
-
-fn faulty_provider() -> Provider<Faulty> {
-    Provider::builder(Issuer::new(ISSUER).unwrap())
-        .keys(test_keyring())
-        .scopes(["read", "write"])
-        .default_scope(["read"])
-        .resource(RESOURCE)
-        .store(InstrumentedStore::new(MemoryStore::new()))
-        .build()
-        .unwrap()
+fn faulty_provider() -> Provider<Instrumented> {
+    instrumented_provider(|b| b)
 }
 
 /// A public client and its token response on `p`.
-async fn faulty_tokens(p: &Provider<Faulty>) -> (String, Value) {
+async fn faulty_tokens(p: &Provider<Instrumented>) -> (String, Value) {
     let registered = p
         .register_client(NewClient::public(vec![REDIRECT.to_owned()]))
         .await
@@ -590,7 +580,7 @@ async fn faulty_tokens(p: &Provider<Faulty>) -> (String, Value) {
     (id, serde_json::from_slice(response.body()).unwrap())
 }
 
-async fn faulty_bearer_ok(p: &Provider<Faulty>, token: &str) -> bool {
+async fn faulty_bearer_ok(p: &Provider<Instrumented>, token: &str) -> bool {
     let request = Request::get(RESOURCE)
         .header("authorization", format!("Bearer {token}"))
         .body(Vec::new())

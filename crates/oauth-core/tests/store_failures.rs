@@ -8,25 +8,15 @@ mod common;
 use common::*;
 use http::StatusCode;
 use oauth_core::model::UserId;
-use oauth_core::{Approval, AuthorizationError, Decision, Issuer, NewClient, Provider, Reason};
-use oauth_store_memory::MemoryStore;
-use oauth_store_testkit::instrumented::{InstrumentedStore, Op};
+use oauth_core::{Approval, AuthorizationError, Decision, NewClient, Provider, Reason};
+use oauth_store_testkit::instrumented::Op;
 use serde_json::Value;
 
-type Faulty = InstrumentedStore<MemoryStore>;
-
-fn provider() -> Provider<Faulty> {
-    Provider::builder(Issuer::new(ISSUER).unwrap())
-        .keys(test_keyring())
-        .scopes(["read", "write"])
-        .default_scope(["read"])
-        .resource(RESOURCE)
-        .store(InstrumentedStore::new(MemoryStore::new()))
-        .build()
-        .unwrap()
+fn provider() -> Provider<Instrumented> {
+    instrumented_provider(|b| b)
 }
 
-async fn public_client(p: &Provider<Faulty>) -> String {
+async fn public_client(p: &Provider<Instrumented>) -> String {
     let registered = p
         .register_client(NewClient::public(vec![REDIRECT.to_owned()]))
         .await
@@ -34,7 +24,7 @@ async fn public_client(p: &Provider<Faulty>) -> String {
     registered.client.id.to_string()
 }
 
-async fn code_for(p: &Provider<Faulty>, client_id: &str) -> String {
+async fn code_for(p: &Provider<Instrumented>, client_id: &str) -> String {
     let mut pairs = Harness::code_request_pairs(client_id);
     pairs.retain(|(n, _)| n != "scope");
     let borrowed: Vec<(&str, &str)> = pairs
@@ -203,15 +193,7 @@ async fn o21_32_a_failed_client_lookup_at_the_authorization_endpoint_is_never_re
 
 #[tokio::test]
 async fn a_failed_grace_claim_is_503_and_revokes_nothing() {
-    let p = Provider::builder(Issuer::new(ISSUER).unwrap())
-        .keys(test_keyring())
-        .scopes(["read"])
-        .default_scope(["read"])
-        .resource(RESOURCE)
-        .refresh_token_grace(30)
-        .store(InstrumentedStore::new(MemoryStore::new()))
-        .build()
-        .unwrap();
+    let p = instrumented_provider(|b| b.refresh_token_grace(30));
     let client_id = public_client(&p).await;
     let code = code_for(&p, &client_id).await;
     let first: Value =

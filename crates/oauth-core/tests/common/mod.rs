@@ -804,3 +804,23 @@ impl Harness {
         response_parts(&self.provider.handle(&request).await)
     }
 }
+
+/// The store of [`instrumented_provider`]: the memory store with fault injection and a
+/// write log.
+pub type Instrumented = oauth_store_testkit::instrumented::InstrumentedStore<MemoryStore>;
+
+/// A provider like [`Harness::new`]'s (scopes `read write admin`, default `read`, one
+/// resource) on an [`Instrumented`] store, adjusted by `configure`.
+pub fn instrumented_provider(
+    configure: impl FnOnce(ProviderBuilder<Instrumented>) -> ProviderBuilder<Instrumented>,
+) -> Provider<Instrumented> {
+    let builder = Provider::builder(Issuer::new(ISSUER).unwrap())
+        .keys(test_keyring())
+        .scopes(["read", "write", "admin"])
+        .default_scope(["read"])
+        .resource(RESOURCE)
+        .store(oauth_store_testkit::instrumented::InstrumentedStore::new(
+            MemoryStore::new(),
+        ));
+    configure(builder).build().unwrap()
+}
