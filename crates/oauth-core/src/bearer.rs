@@ -113,6 +113,8 @@ pub struct Access {
     /// The host's props attached to the grant.
     pub props: Option<Props>,
     pub(crate) challenge: Challenge,
+    /// The configured scope hierarchy, consulted by [`Access::require_scope`].
+    pub(crate) hierarchy: std::sync::Arc<crate::scope::ScopeHierarchy>,
 }
 
 impl std::fmt::Debug for Access {
@@ -134,14 +136,16 @@ impl std::fmt::Debug for Access {
 
 impl Access {
     /// Requires every token of `scope` (one scope or several, space-delimited) to be part
-    /// of the token's scope; otherwise a 403 `insufficient_scope` whose challenge names
-    /// every scope the operation needs (RFC 6750 §3.1; MCP asks for all of them in one
-    /// challenge). A malformed `scope` is never satisfied (the challenge then has no
+    /// of the token's scope, or implied by one of its tokens through the configured
+    /// [scope hierarchy](crate::ConfigBuilder::scope_implies) (MCP 2026-07-28: a broader
+    /// scope implies narrower ones); otherwise a 403 `insufficient_scope` whose challenge
+    /// names every scope the operation needs (RFC 6750 §3.1; MCP asks for all of them in
+    /// one challenge). A malformed `scope` is never satisfied (the challenge then has no
     /// `scope`, as it cannot be expressed).
     pub fn require_scope(&self, scope: &str) -> Result<(), BearerError> {
         let required = Scope::parse(scope).ok();
         match &required {
-            Some(required) if required.is_subset_of(&self.scope) => Ok(()),
+            Some(required) if self.hierarchy.satisfies(&self.scope, required) => Ok(()),
             _ => Err(BearerError {
                 reason: Some(Reason::InsufficientScope),
                 required_scope: required,
@@ -151,13 +155,16 @@ impl Access {
     }
 }
 
-/// The fixed parts of this resource server's challenges: the realm and the resource the
-/// request was validated for. The resource's RFC 9728 metadata URL is derived only when a
-/// challenge is rendered, so a successful validation never pays for it.
+/// The fixed parts of this resource server's challenges: the realm, the resource the
+/// request was validated for and the scope a 401 names. The resource's RFC 9728 metadata
+/// URL is derived only when a challenge is rendered, so a successful validation never pays
+/// for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Challenge {
     pub(crate) realm: String,
     pub(crate) resource: Option<Resource>,
+    /// The configured [`challenge_scope`](crate::ConfigBuilder::challenge_scope).
+    pub(crate) scope: Option<Scope>,
 }
 
 impl Challenge {
@@ -165,7 +172,14 @@ impl Challenge {
         Challenge {
             realm: realm.to_owned(),
             resource: resource.cloned(),
+            scope: None,
         }
+    }
+
+    /// The same challenge naming `scope` on 401 answers.
+    pub(crate) fn with_scope(mut self, scope: Option<&Scope>) -> Challenge {
+        self.scope = scope.cloned();
+        self
     }
 
     fn resource_metadata(&self) -> Option<String> {
@@ -205,16 +219,27 @@ impl BearerError {
     }
 
     /// The `WWW-Authenticate` value: `Bearer` with `realm`, `resource_metadata`, and,
-    /// when a token was sent, `error` (and `scope` for `insufficient_scope`). Each
-    /// parameter appears once; values come from configuration or [`Reason`] and keep only
-    /// the characters RFC 6750 §3 allows in them (`%x20-21 / %x23-5B / %x5D-7E`: no `"`,
-    /// no `\`, no control or non-ASCII character), so the value is always a valid header.
+    /// when a token was sent, `error` (and `scope` for `insufficient_scope`). A 401 also
+    /// names the configured [`challenge_scope`](crate::ConfigBuilder::challenge_scope).
+    /// `offline_access` is never named (MCP 2026-07-28: it is no resource's requirement).
+    /// Each parameter appears once; values come from configuration or [`Reason`] and keep
+    /// only the characters RFC 6750 §3 allows in them (`%x20-21 / %x23-5B / %x5D-7E`: no
+    /// `"`, no `\`, no control or non-ASCII character), so the value is always a valid
+    /// header.
     #[must_use]
     pub fn challenge(&self) -> String {
         let mut params = vec![("realm", self.challenge.realm.clone())];
         if let Some(url) = self.challenge.resource_metadata() {
             params.push(("resource_metadata", url));
         }
+        let named_scope = |scope: &Scope| {
+            let named: Vec<&str> = scope
+                .iter()
+                .filter(|t| *t != crate::scope::OFFLINE_ACCESS)
+                .collect();
+            (!named.is_empty()).then(|| named.join(" "))
+        };
+        let mut scope = None;
         if let Some(reason) = self.reason {
             let code = reason.code();
             let error = match code {
@@ -224,9 +249,13 @@ impl BearerError {
             };
             params.push(("error", error.as_str().to_owned()));
             params.push(("error_description", reason.description().to_owned()));
-            if let Some(scope) = &self.required_scope {
-                params.push(("scope", scope.to_string()));
-            }
+            scope = self.required_scope.as_ref().and_then(named_scope);
+        }
+        if scope.is_none() && self.status() == StatusCode::UNAUTHORIZED {
+            scope = self.challenge.scope.as_ref().and_then(named_scope);
+        }
+        if let Some(scope) = scope {
+            params.push(("scope", scope));
         }
         let rendered: Vec<String> = params
             .into_iter()
@@ -275,6 +304,7 @@ mod tests {
         Challenge {
             realm: "api".to_owned(),
             resource: Some(Resource::parse("https://api.example").unwrap()),
+            scope: None,
         }
     }
 
@@ -376,6 +406,56 @@ mod tests {
     }
 
     #[test]
+    fn mcp_17_a_401_names_the_challenge_scope_and_a_403_the_required_one() {
+        let with_scope = challenge().with_scope(Some(&Scope::parse("files:read").unwrap()));
+        let no_token = BearerError {
+            reason: None,
+            required_scope: None,
+            challenge: with_scope.clone(),
+        };
+        assert!(no_token.challenge().contains(r#"scope="files:read""#));
+        let invalid = BearerError {
+            reason: Some(Reason::AccessTokenInvalid),
+            required_scope: None,
+            challenge: with_scope.clone(),
+        };
+        assert!(invalid.challenge().contains(r#"scope="files:read""#));
+        let insufficient = BearerError {
+            reason: Some(Reason::InsufficientScope),
+            required_scope: Some(Scope::parse("files:write files:read").unwrap()),
+            challenge: with_scope.clone(),
+        };
+        let c = insufficient.challenge();
+        assert!(c.contains(r#"scope="files:read files:write""#), "{c}");
+        assert_eq!(c.matches("scope=").count(), 1);
+        // Not on a 400: the request was malformed, not unauthenticated.
+        let malformed = BearerError {
+            reason: Some(Reason::MalformedBearerRequest),
+            required_scope: None,
+            challenge: with_scope,
+        };
+        assert!(!malformed.challenge().contains("scope="));
+    }
+
+    #[test]
+    fn mcp_14_offline_access_is_never_named_in_a_challenge() {
+        let only_offline = BearerError {
+            reason: None,
+            required_scope: None,
+            challenge: challenge().with_scope(Some(&Scope::parse("offline_access").unwrap())),
+        };
+        assert!(!only_offline.challenge().contains("scope="));
+        let insufficient = BearerError {
+            reason: Some(Reason::InsufficientScope),
+            required_scope: Some(Scope::parse("offline_access write").unwrap()),
+            challenge: challenge(),
+        };
+        let c = insufficient.challenge();
+        assert!(c.contains(r#"scope="write""#), "{c}");
+        assert!(!c.contains("offline_access"));
+    }
+
+    #[test]
     fn rs_10_challenge_params_appear_once_without_quotes_or_backslashes() {
         let err = BearerError {
             reason: Some(Reason::InsufficientScope),
@@ -383,6 +463,7 @@ mod tests {
             challenge: Challenge {
                 realm: "a\"b\\c".to_owned(),
                 resource: None,
+                scope: None,
             },
         };
         let c = err.challenge();
@@ -524,6 +605,7 @@ mod validation {
                 expires_at: token.expires_at,
                 props,
                 challenge: self.challenge,
+                hierarchy: self.machine.config.scope_hierarchy.clone(),
             }))
         }
     }
@@ -563,7 +645,8 @@ mod validation {
             resource: Option<&Resource>,
             now: UnixTime,
         ) -> BearerStep<'_> {
-            let challenge = Challenge::for_resource(&self.config.realm, resource);
+            let challenge = Challenge::for_resource(&self.config.realm, resource)
+                .with_scope(self.config.challenge_scope.as_ref());
             let error = |reason| {
                 BearerStep::Done(Err(BearerError {
                     reason,

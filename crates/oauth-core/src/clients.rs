@@ -111,6 +111,16 @@ impl Machine {
             }
         }
         let id = match new.id {
+            // With client ID metadata documents on, such an id is never looked up in the
+            // store: a client registered under it could not be used.
+            Some(id)
+                if self.config.client_metadata_documents
+                    && crate::client_metadata_document::is_client_id_url(id.as_str()) =>
+            {
+                return Err(ApiMisuse::InvalidClient(
+                    "an id beginning with https: names a client ID metadata document",
+                ))
+            }
             Some(id) if !id.as_str().is_empty() => id,
             Some(_) => return Err(ApiMisuse::InvalidClient("empty client id")),
             None => ClientId::new(

@@ -226,12 +226,25 @@ pub struct Config {
     pub(crate) issue_refresh_tokens: bool,
     pub(crate) refresh_grace: u64,
     pub(crate) max_body_bytes: usize,
+    /// Whether a `client_id` that is an https URL is resolved through its client ID
+    /// metadata document.
+    pub(crate) client_metadata_documents: bool,
+    /// The largest client ID metadata document accepted, in bytes.
+    pub(crate) client_metadata_document_max_bytes: usize,
     pub(crate) endpoints: Endpoints,
     pub(crate) realm: String,
     /// The resources each resource-server client may introspect tokens for (RFC 7662).
     pub(crate) introspection_resources: BTreeMap<ClientId, ResourceSet>,
     /// Dynamic client registration (RFC 7591, RFC 7592).
     pub(crate) registration: crate::registration::Settings,
+    /// The `scope` named in 401 bearer challenges (MCP 2025-11-25 and later: SHOULD).
+    pub(crate) challenge_scope: Option<Scope>,
+    /// Which scopes imply which at the resource server (MCP 2026-07-28: MUST).
+    pub(crate) scope_hierarchy: Arc<crate::scope::ScopeHierarchy>,
+    /// Refresh tokens only when the approved scope contains `offline_access`.
+    pub(crate) refresh_requires_offline_access: bool,
+    /// The MCP server's resource, when the MCP profile was applied.
+    pub(crate) mcp_resource: Option<Resource>,
 }
 
 impl fmt::Debug for Config {
@@ -265,10 +278,17 @@ impl Config {
             issue_refresh_tokens: true,
             refresh_grace: 0,
             max_body_bytes: 16 * 1024,
+            client_metadata_documents: false,
+            client_metadata_document_max_bytes:
+                crate::client_metadata_document::DEFAULT_MAX_DOCUMENT_BYTES,
             endpoints: Endpoints::default(),
             realm: None,
             introspection_resources: Vec::new(),
             registration: None,
+            challenge_scope: None,
+            scope_hierarchy: Vec::new(),
+            refresh_requires_offline_access: false,
+            mcp: None,
         }
     }
 
@@ -325,6 +345,21 @@ impl Config {
                 crate::registration::Access::Closed
             )
     }
+
+    /// The MCP server's resource (canonical), when the [MCP profile](crate::mcp) was
+    /// applied: the one to pass to
+    /// [`Provider::authenticate_for`](crate::Provider::authenticate_for) when other
+    /// resources are configured too.
+    #[must_use]
+    pub fn mcp_resource(&self) -> Option<&Resource> {
+        self.mcp_resource.as_ref()
+    }
+
+    /// The `scope` named in 401 bearer challenges, if any.
+    #[must_use]
+    pub fn challenge_scope(&self) -> Option<&Scope> {
+        self.challenge_scope.as_ref()
+    }
 }
 
 /// Builds a [`Config`]; see [`Config::builder`].
@@ -344,10 +379,16 @@ pub struct ConfigBuilder {
     issue_refresh_tokens: bool,
     refresh_grace: u64,
     max_body_bytes: usize,
+    client_metadata_documents: bool,
+    client_metadata_document_max_bytes: usize,
     endpoints: Endpoints,
     realm: Option<String>,
     introspection_resources: Vec<(String, String)>,
     registration: Option<crate::registration::RegistrationPolicy>,
+    challenge_scope: Option<Vec<String>>,
+    scope_hierarchy: Vec<(String, String)>,
+    refresh_requires_offline_access: bool,
+    mcp: Option<crate::mcp::McpRequirements>,
 }
 
 impl ConfigBuilder {
@@ -536,6 +577,45 @@ impl ConfigBuilder {
             );
         }
         self.endpoints.validate()?;
+        if !crate::client_metadata_document::DOCUMENT_MAX_BYTES_RANGE
+            .contains(&self.client_metadata_document_max_bytes)
+        {
+            return Err(ConfigError::InvalidClientMetadataDocumentMaxBytes);
+        }
+        // The MCP profile's requirements, against the final configuration.
+        let mcp_resource = match &self.mcp {
+            Some(mcp) => Some(mcp.check(&self.pkce)?),
+            None => None,
+        };
+        let challenge_scope = match self.challenge_scope {
+            Some(tokens) => {
+                let scope = Scope::from_tokens(tokens).map_err(|_| ConfigError::InvalidScope)?;
+                if !scope.is_subset_of(&scopes) {
+                    return Err(ConfigError::InvalidScope);
+                }
+                Some(scope)
+            }
+            None => None,
+        };
+        let scope_hierarchy = crate::scope::ScopeHierarchy::from_pairs(
+            self.scope_hierarchy
+                .iter()
+                .map(|(broader, narrower)| (broader.as_str(), narrower.as_str())),
+        );
+        // Every scope of the hierarchy is offered, and `offline_access` is in none of
+        // its pairs: it asks for refresh tokens and is no permission to imply or be implied.
+        let hierarchy_ok = self.scope_hierarchy.iter().all(|(broader, narrower)| {
+            [broader, narrower]
+                .iter()
+                .all(|t| scopes.contains(t.as_str()) && t.as_str() != crate::scope::OFFLINE_ACCESS)
+        });
+        if !hierarchy_ok {
+            return Err(ConfigError::InvalidScope);
+        }
+        if self.refresh_requires_offline_access && !scopes.contains(crate::scope::OFFLINE_ACCESS) {
+            // No request could ever ask for a refresh token.
+            return Err(ConfigError::InvalidScope);
+        }
         let realm = self
             .realm
             .unwrap_or_else(|| self.issuer.as_str().to_owned());
@@ -568,11 +648,186 @@ impl ConfigBuilder {
             issue_refresh_tokens: self.issue_refresh_tokens,
             refresh_grace: self.refresh_grace,
             max_body_bytes: self.max_body_bytes,
+            client_metadata_documents: self.client_metadata_documents,
+            client_metadata_document_max_bytes: self.client_metadata_document_max_bytes,
             endpoints: self.endpoints,
             realm,
             introspection_resources,
             registration,
+            challenge_scope,
+            scope_hierarchy: Arc::new(scope_hierarchy),
+            refresh_requires_offline_access: self.refresh_requires_offline_access,
+            mcp_resource,
         })
+    }
+}
+
+// ---- bearer challenges, scope hierarchies, `offline_access` and the MCP profile ----
+
+impl ConfigBuilder {
+    /// The `scope` that 401 bearer challenges name (RFC 6750 §3), telling a client without
+    /// a valid token what to ask for (MCP 2025-11-25 and later: SHOULD). Each token must be
+    /// offered; `offline_access` is never named (it is no resource's requirement). A 403
+    /// `insufficient_scope` names the scope of the failed
+    /// [`require_scope`](crate::Access::require_scope) instead.
+    pub fn challenge_scope<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.challenge_scope = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Declares that a token carrying `broader` satisfies a resource server's requirement
+    /// for each of `narrower` ([`Access::require_scope`](crate::Access::require_scope));
+    /// the relation is transitive. MCP 2026-07-28 ("Step-Up Authorization Flow"): servers
+    /// MUST account for scope hierarchies. Every scope named must be offered, and
+    /// `offline_access` may not be named. Tokens still carry exactly the scope granted.
+    pub fn scope_implies<I, T>(mut self, broader: impl Into<String>, narrower: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let broader = broader.into();
+        self.scope_hierarchy.extend(
+            narrower
+                .into_iter()
+                .map(|narrower| (broader.clone(), narrower.into())),
+        );
+        self
+    }
+
+    /// Issue refresh tokens only when the approved scope contains `offline_access`
+    /// (OpenID Connect Core §11), besides the client being registered for the
+    /// `refresh_token` grant. Default `false`: the registered grant type alone decides
+    /// (OAuth 2.1 §4.3). `offline_access` must then be an offered scope.
+    pub fn refresh_tokens_require_offline_access(mut self, require: bool) -> Self {
+        self.refresh_requires_offline_access = require;
+        self
+    }
+
+    /// Applies the [MCP profile](crate::mcp): the MCP server's resource and scopes,
+    /// `offline_access`, dynamic registration, the `localhost` redirect port exception,
+    /// and the requirements checked at [`build`](Self::build) (S256 PKCE from every client,
+    /// an https resource). Adds to what is configured, fills what is unset, and can be
+    /// followed by further settings; see the module documentation for the details.
+    pub fn mcp(mut self, profile: crate::mcp::McpProfile) -> Self {
+        use crate::mcp::{OfflineAccess, DEFAULT_REGISTRATION_PATH};
+        use crate::scope::OFFLINE_ACCESS;
+
+        // The MCP server is a resource: audience binding (RFC 8707) and its protected
+        // resource metadata (RFC 9728). With it as the only resource, a request without
+        // `resource` gets it.
+        if !self.resources.contains(&profile.resource) {
+            self.resources.push(profile.resource.clone());
+        }
+        let resource_scopes: Vec<String> = profile.resource_scopes().cloned().collect();
+        self.scopes.extend(resource_scopes.iter().cloned());
+        match profile.offline_access {
+            OfflineAccess::Offered | OfflineAccess::Required => {
+                self.scopes.push(OFFLINE_ACCESS.to_owned());
+            }
+            OfflineAccess::NotOffered => {}
+        }
+        if profile.offline_access == OfflineAccess::Required {
+            self.refresh_requires_offline_access = true;
+        }
+        self.scope_hierarchy
+            .extend(profile.scope_hierarchy.iter().cloned());
+        // MCP "Scope Selection Strategy": a client without other guidance asks for the
+        // resource metadata's `scopes_supported`; the same set is the default (unless the
+        // profile or an earlier call set one) and what a 401 names.
+        match profile.default_scope {
+            Some(default_scope) => self.default_scope = Some(default_scope),
+            None if self.default_scope.is_none() => self.default_scope = Some(resource_scopes),
+            None => {}
+        }
+        if self.challenge_scope.is_none() {
+            let named: Vec<String> = self
+                .default_scope
+                .iter()
+                .flatten()
+                .filter(|s| *s != OFFLINE_ACCESS)
+                .cloned()
+                .collect();
+            if !named.is_empty() {
+                self.challenge_scope = Some(named);
+            }
+        }
+        // Checklist C-6: MCP clients use `http://localhost:<port>/callback`.
+        self.redirect_matching.localhost_port_exception = true;
+        // Dynamic registration for clients of the revisions before client ID metadata
+        // documents (checklist C-13), unless turned off. The profile's policy, else one the
+        // host configured before, else open.
+        let policy = profile
+            .registration_policy
+            .or_else(|| self.registration.take());
+        let closed_policy = policy
+            .as_ref()
+            .is_some_and(crate::registration::RegistrationPolicy::is_closed);
+        if profile.dynamic_registration && !closed_policy {
+            if self.endpoints.registration.is_none() {
+                self.endpoints.registration = Some(DEFAULT_REGISTRATION_PATH.to_owned());
+            }
+            self.registration =
+                Some(policy.unwrap_or_else(crate::registration::RegistrationPolicy::open));
+        } else {
+            self.endpoints.registration = None;
+            self.registration = Some(crate::registration::RegistrationPolicy::closed());
+        }
+        // Client ID metadata documents need the host's fetcher, which the provider builder
+        // holds: `ProviderBuilder::build` switches them on when one is set.
+        self.mcp = Some(crate::mcp::McpRequirements {
+            resource: profile.resource,
+            client_id_metadata_documents: profile.client_id_metadata_documents,
+        });
+        self
+    }
+
+    /// Whether the MCP profile was applied and asks for client ID metadata documents.
+    pub(crate) fn mcp_wants_client_id_metadata_documents(&self) -> bool {
+        self.mcp
+            .as_ref()
+            .is_some_and(|mcp| mcp.client_id_metadata_documents)
+    }
+}
+
+// ---- client ID metadata documents ----
+
+impl ConfigBuilder {
+    /// Resolves a `client_id` that is an https URL through its client ID metadata document
+    /// (draft-ietf-oauth-client-id-metadata-document; MCP 2025-11-25 and later) instead of
+    /// looking it up in the store. Off by default. A [`Provider`](crate::Provider) then
+    /// needs a [`ClientMetadataFetcher`](crate::client_metadata_document::ClientMetadataFetcher)
+    /// ([`ProviderBuilder::client_metadata_fetcher`](crate::ProviderBuilder::client_metadata_fetcher)),
+    /// and the metadata advertises `client_id_metadata_document_supported`. See
+    /// [`client_metadata_document`](crate::client_metadata_document) for the rules.
+    pub fn client_id_metadata_documents(mut self, enabled: bool) -> Self {
+        self.client_metadata_documents = enabled;
+        self
+    }
+
+    /// The largest client ID metadata document accepted, in bytes (default 5 KiB, the
+    /// draft's recommendation; between 256 bytes and 64 KiB). The driver passes it to the
+    /// fetcher, which stops reading beyond it.
+    pub fn client_id_metadata_document_max_bytes(mut self, bytes: usize) -> Self {
+        self.client_metadata_document_max_bytes = bytes;
+        self
+    }
+}
+
+impl Config {
+    /// Whether client ID metadata documents are resolved.
+    #[must_use]
+    pub fn client_id_metadata_documents(&self) -> bool {
+        self.client_metadata_documents
+    }
+
+    /// The largest client ID metadata document accepted, in bytes.
+    #[must_use]
+    pub fn client_id_metadata_document_max_bytes(&self) -> usize {
+        self.client_metadata_document_max_bytes
     }
 }
 

@@ -265,6 +265,32 @@ pub enum Reason {
     /// The registration access token is wrong, or its client no longer exists
     /// (RFC 7592 §2).
     RegistrationAccessTokenInvalid,
+
+    // ---- client ID metadata documents (draft-ietf-oauth-client-id-metadata-document) ----
+    /// The `client_id` begins with `https:` but is not a valid Client Identifier URL.
+    ClientIdUrlInvalid,
+    /// The client's metadata document could not be fetched (any status but 200, a
+    /// redirect, a timeout, an address refused by the SSRF guard, no fetcher).
+    ClientMetadataFetchFailed,
+    /// The metadata document exceeds the configured size bound.
+    ClientMetadataTooLarge,
+    /// The metadata document is not one JSON object (or repeats a member, or a member has
+    /// the wrong type).
+    ClientMetadataMalformed,
+    /// The document's `client_id` is not the URL it was fetched from.
+    ClientMetadataClientIdMismatch,
+    /// The document lacks `client_id`, `client_name` or `redirect_uris`.
+    ClientMetadataMissingMember,
+    /// The document carries a secret: `client_secret`, `client_secret_expires_at`, a
+    /// shared-secret authentication method, or private key material.
+    ClientMetadataSecret,
+    /// The document declares an authentication method this server does not implement
+    /// (`private_key_jwt`, ...).
+    ClientMetadataUnsupportedAuthMethod,
+    /// A redirect URI of the document breaks the registration rules.
+    ClientMetadataInvalidRedirectUri,
+    /// The document breaks another registration rule (grant types, URIs, text).
+    ClientMetadataInvalid,
 }
 
 impl Reason {
@@ -360,6 +386,18 @@ impl Reason {
             | R::RegistrationClientTypeChange => C::InvalidClientMetadata,
             // RFC 7591 §3 / RFC 7592 §2: bearer credentials of the registration endpoints.
             R::InitialAccessTokenInvalid | R::RegistrationAccessTokenInvalid => C::InvalidToken,
+            // The client could not be identified: its metadata document is missing or
+            // invalid (OAuth 2.1 §3.2.4; the draft names no code of its own).
+            R::ClientIdUrlInvalid
+            | R::ClientMetadataFetchFailed
+            | R::ClientMetadataTooLarge
+            | R::ClientMetadataMalformed
+            | R::ClientMetadataClientIdMismatch
+            | R::ClientMetadataMissingMember
+            | R::ClientMetadataSecret
+            | R::ClientMetadataUnsupportedAuthMethod
+            | R::ClientMetadataInvalidRedirectUri
+            | R::ClientMetadataInvalid => C::InvalidClient,
         }
     }
 
@@ -454,6 +492,24 @@ impl Reason {
             R::RegistrationClientTypeChange => "the client type cannot change",
             R::InitialAccessTokenInvalid => "initial access token invalid",
             R::RegistrationAccessTokenInvalid => "registration access token invalid",
+            R::ClientIdUrlInvalid => "client_id is not a valid client identifier URL",
+            R::ClientMetadataFetchFailed => "client metadata document could not be fetched",
+            R::ClientMetadataTooLarge => "client metadata document too large",
+            R::ClientMetadataMalformed => "client metadata document is not a valid JSON object",
+            R::ClientMetadataClientIdMismatch => {
+                "client metadata document client_id does not match the URL"
+            }
+            R::ClientMetadataMissingMember => {
+                "client metadata document lacks client_id, client_name or redirect_uris"
+            }
+            R::ClientMetadataSecret => "client metadata document must not carry secrets",
+            R::ClientMetadataUnsupportedAuthMethod => {
+                "client metadata document token_endpoint_auth_method not supported"
+            }
+            R::ClientMetadataInvalidRedirectUri => {
+                "client metadata document redirect URI not allowed"
+            }
+            R::ClientMetadataInvalid => "client metadata document is invalid",
         }
     }
 }
@@ -549,6 +605,18 @@ pub enum ConfigError {
     /// lifetime out of bounds.
     #[error("invalid registration policy: {0}")]
     InvalidRegistrationPolicy(&'static str),
+    /// Client ID metadata documents are on, but the provider has no
+    /// [`ClientMetadataFetcher`](crate::client_metadata_document::ClientMetadataFetcher).
+    #[error("client ID metadata documents need a client metadata fetcher")]
+    MissingClientMetadataFetcher,
+    /// The size bound of client metadata documents is outside
+    /// [`DOCUMENT_MAX_BYTES_RANGE`](crate::client_metadata_document::DOCUMENT_MAX_BYTES_RANGE).
+    #[error("client metadata document size bound out of range")]
+    InvalidClientMetadataDocumentMaxBytes,
+    /// The configuration breaks a requirement of the [MCP profile](crate::mcp): a
+    /// weakened PKCE policy, or an MCP server URI that is not an https URL.
+    #[error("MCP profile: {0}")]
+    McpProfile(&'static str),
 }
 
 /// The host called the API in a way it does not allow.
@@ -661,6 +729,16 @@ mod tests {
         Reason::RegistrationClientTypeChange,
         Reason::InitialAccessTokenInvalid,
         Reason::RegistrationAccessTokenInvalid,
+        Reason::ClientIdUrlInvalid,
+        Reason::ClientMetadataFetchFailed,
+        Reason::ClientMetadataTooLarge,
+        Reason::ClientMetadataMalformed,
+        Reason::ClientMetadataClientIdMismatch,
+        Reason::ClientMetadataMissingMember,
+        Reason::ClientMetadataSecret,
+        Reason::ClientMetadataUnsupportedAuthMethod,
+        Reason::ClientMetadataInvalidRedirectUri,
+        Reason::ClientMetadataInvalid,
     ];
 
     #[test]

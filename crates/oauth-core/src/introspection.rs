@@ -38,6 +38,7 @@
 use http::Request;
 use serde_json::{json, Map, Value};
 
+use crate::client_metadata_document::FetchError;
 use crate::crypto::TokenHash;
 use crate::error::{Reason, StoreError};
 use crate::machine::Machine;
@@ -46,7 +47,10 @@ use crate::resource::ResourceSet;
 use crate::response::{json_no_store, HttpResponse};
 use crate::store::RefreshLookup;
 use crate::time::UnixTime;
-use crate::token::endpoint::{refused, store_failure, Authenticated, ClientLookup};
+use crate::token::endpoint::{
+    refused, store_failure, Authenticated, ClientAnswer, ClientLookup, ClientMetadataLookup,
+    ClientQuestion,
+};
 use crate::token::presented::{PresentedToken, Probe};
 
 /// What the introspection endpoint needs next.
@@ -55,6 +59,10 @@ use crate::token::presented::{PresentedToken, Probe};
 pub enum IntrospectionStep<'m> {
     /// Look up the client: [`Store::client`](crate::Store::client).
     NeedsClient(ClientLookup<'m, IntrospectionRequest>),
+    /// Fetch the client's metadata document (its `client_id` is an https URL):
+    /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch). Such a client
+    /// is public, so it is then refused like any public client.
+    NeedsClientMetadata(ClientMetadataLookup<'m, IntrospectionRequest>),
     /// Look the token up as an access token:
     /// [`Store::access_token`](crate::Store::access_token).
     NeedsAccessToken(IntrospectionAccessLookup<'m>),
@@ -216,6 +224,10 @@ impl<'m> ClientLookup<'m, IntrospectionRequest> {
     /// Continues with the store's answer: authenticates the client, refuses a public
     /// one, then searches the token.
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> IntrospectionStep<'m> {
+        self.proceed(answer)
+    }
+
+    fn proceed(self, answer: impl Into<ClientAnswer>) -> IntrospectionStep<'m> {
         match self.authenticate(answer) {
             Err(refusal) => IntrospectionStep::Respond(refusal.into_response()),
             Ok((request, _)) if request.client.client_type() == ClientType::Public => {
@@ -225,6 +237,15 @@ impl<'m> ClientLookup<'m, IntrospectionRequest> {
                 Introspection { request, token }.search()
             }
         }
+    }
+}
+
+impl<'m> ClientMetadataLookup<'m, IntrospectionRequest> {
+    /// Continues with the fetcher's answer: validates the document into the client, then
+    /// goes on as [`ClientLookup::resume`] does.
+    pub fn resume(self, fetched: Result<bytes::Bytes, FetchError>) -> IntrospectionStep<'m> {
+        let (lookup, answer) = self.answer(fetched);
+        lookup.proceed(answer)
     }
 }
 
@@ -302,7 +323,11 @@ impl Machine {
             PresentedToken::from_params(params).map(|token| IntrospectionRequest { token })
         });
         match parsed {
-            Ok(lookup) => IntrospectionStep::NeedsClient(lookup),
+            Ok(lookup) => match lookup.route() {
+                ClientQuestion::Store(lookup) => IntrospectionStep::NeedsClient(lookup),
+                ClientQuestion::Document(lookup) => IntrospectionStep::NeedsClientMetadata(lookup),
+                ClientQuestion::Refused(response) => IntrospectionStep::Respond(response),
+            },
             Err(reason) => IntrospectionStep::Respond(refused(self, request, reason)),
         }
     }

@@ -23,6 +23,14 @@
 //! Discovery, authorization server metadata (RFC 8414) and protected resource metadata
 //! (RFC 9728), is in [`metadata`]: documents generated from the configuration alone.
 //!
+//! The Model Context Protocol profile is in [`mcp`]: one builder call
+//! ([`ConfigBuilder::mcp`]) configures what the MCP authorization specification requires
+//! of an authorization server and its MCP server.
+//!
+//! Client ID metadata documents (a `client_id` that is an https URL, resolved by fetching
+//! its JSON document) are in [`client_metadata_document`]: the machine asks for the
+//! document, and a [`ClientMetadataFetcher`] held by the [`Provider`] fetches it.
+//!
 //! ## Driving the machine directly
 //!
 //! Each step names the store call that answers it; `answer_from` makes that call and
@@ -56,6 +64,7 @@
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
+pub mod client_metadata_document;
 pub mod clients;
 pub mod config;
 pub mod crypto;
@@ -64,6 +73,7 @@ pub mod events;
 mod grant;
 pub mod introspection;
 mod machine;
+pub mod mcp;
 pub mod metadata;
 pub mod model;
 pub mod params;
@@ -83,13 +93,16 @@ pub mod token;
 
 pub use authorize::{Approval, AuthorizationError, Decision, ErrorRedirect, PendingAuthorization};
 pub use bearer::{Access, BearerError};
+pub use client_metadata_document::{ClientIdUrl, ClientMetadataFetcher, FetchError};
 pub use clients::{NewClient, RegisteredClient};
 pub use config::{Config, ConfigBuilder, Endpoints, Issuer, Lifetimes, PkcePolicy};
 pub use crypto::{KeyError, KeyId, Keyring, TokenHash, TokenKind};
 pub use error::{ApiMisuse, ConfigError, ErrorCode, Reason, StoreError, StoreErrorKind};
 pub use events::{EventSink, SecurityEvent, TracingEvents};
 pub use machine::Machine;
+pub use mcp::{McpProfile, OfflineAccess};
 pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+pub use provider::{Answerer, StoreAndFetcher};
 pub use provider::{Provider, ProviderBuilder, RegistrationError};
 pub use random::{OsRandom, RandomError, SecureRandom};
 pub use registration::{

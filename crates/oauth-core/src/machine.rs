@@ -68,3 +68,45 @@ impl Machine {
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Issuer;
+    use crate::crypto::{KeyId, Keyring};
+    use crate::random::{RandomError, SecureRandom};
+
+    /// Hands out the same bytes, cycled, for every draw.
+    struct Fixed(Vec<u8>);
+
+    impl SecureRandom for Fixed {
+        fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+            for (slot, byte) in dest.iter_mut().zip(self.0.iter().cycle()) {
+                *slot = *byte;
+            }
+            Ok(())
+        }
+    }
+
+    fn machine(random: Vec<u8>) -> Machine {
+        let config = Config::builder(Issuer::new("https://as.example").unwrap())
+            .keys(Keyring::from_secret(KeyId::new("k").unwrap(), &[1; 32]).unwrap())
+            .random(Arc::new(Fixed(random)))
+            .build()
+            .unwrap();
+        Machine::new(config)
+    }
+
+    proptest::proptest! {
+        /// CIMD-15: an id this server draws (client ids, grant ids) is base64url, so it
+        /// never contains `:` and is never taken for a Client Identifier URL.
+        #[test]
+        fn cimd_15_drawn_ids_never_start_with_https(random in proptest::collection::vec(proptest::num::u8::ANY, 1..64)) {
+            let id = machine(random).new_id().unwrap();
+            proptest::prop_assert!(!id.contains(':'));
+            proptest::prop_assert!(!crate::client_metadata_document::is_client_id_url(&id));
+        }
+    }
+}

@@ -120,6 +120,10 @@ pub struct AuthorizationServerMetadata {
     /// The configured resources (RFC 9728 §4); left out when none is configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub protected_resources: Vec<String>,
+    /// `true` when client ID metadata documents are on (draft-ietf-oauth-client-id-
+    /// metadata-document § "Authorization Server Metadata"); left out otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
 }
 
 /// The protected resource metadata document (RFC 9728 §2) of one configured resource.
@@ -246,6 +250,7 @@ impl Machine {
                 .iter()
                 .map(|r| r.as_str().to_owned())
                 .collect(),
+            client_id_metadata_document_supported: config.client_metadata_documents,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::authorize::{
     AuthorizationError, AuthorizeStep, CompleteStep, Decision, PendingAuthorization,
 };
 use crate::bearer::{Access, BearerError, BearerStep};
+use crate::client_metadata_document::{ClientIdUrl, ClientMetadataFetcher, FetchError};
 use crate::clients::{NewClient, RegisteredClient};
 use crate::config::{Config, ConfigBuilder, Issuer};
 use crate::crypto::Keyring;
@@ -45,6 +46,8 @@ pub struct Provider<S> {
     pub(crate) machine: Machine,
     pub(crate) store: S,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Fetches client ID metadata documents (when that feature is on).
+    pub(crate) fetcher: Option<Arc<dyn ClientMetadataFetcher>>,
 }
 
 impl<S> std::fmt::Debug for Provider<S> {
@@ -62,6 +65,7 @@ pub struct ProviderBuilder<S> {
     config: ConfigBuilder,
     clock: Arc<dyn Clock>,
     store: S,
+    fetcher: Option<Arc<dyn ClientMetadataFetcher>>,
 }
 
 macro_rules! forward {
@@ -132,6 +136,38 @@ impl<S> ProviderBuilder<S> {
         self
     }
 
+    /// See [`ConfigBuilder::mcp`]: the [MCP profile](crate::mcp).
+    pub fn mcp(mut self, profile: crate::mcp::McpProfile) -> Self {
+        self.config = self.config.mcp(profile);
+        self
+    }
+
+    /// See [`ConfigBuilder::challenge_scope`].
+    pub fn challenge_scope<I, T>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.config = self.config.challenge_scope(scopes);
+        self
+    }
+
+    /// See [`ConfigBuilder::scope_implies`].
+    pub fn scope_implies<I, T>(mut self, broader: impl Into<String>, narrower: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.config = self.config.scope_implies(broader, narrower);
+        self
+    }
+
+    /// See [`ConfigBuilder::refresh_tokens_require_offline_access`].
+    pub fn refresh_tokens_require_offline_access(mut self, require: bool) -> Self {
+        self.config = self.config.refresh_tokens_require_offline_access(require);
+        self
+    }
+
     /// The clock the driver reads once per request (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -144,6 +180,7 @@ impl<S> ProviderBuilder<S> {
             config: self.config,
             clock: self.clock,
             store,
+            fetcher: self.fetcher,
         }
     }
 }
@@ -151,10 +188,21 @@ impl<S> ProviderBuilder<S> {
 impl<S: Store> ProviderBuilder<S> {
     /// Checks the configuration and builds the provider.
     pub fn build(self) -> Result<Provider<S>, ConfigError> {
+        let mut config = self.config;
+        // The MCP profile switches client ID metadata documents on once the host has
+        // supplied the fetcher that resolves them (`McpProfile::client_id_metadata_documents`).
+        if self.fetcher.is_some() && config.mcp_wants_client_id_metadata_documents() {
+            config = config.client_id_metadata_documents(true);
+        }
+        let config = config.build()?;
+        if config.client_metadata_documents && self.fetcher.is_none() {
+            return Err(ConfigError::MissingClientMetadataFetcher);
+        }
         Ok(Provider {
-            machine: Machine::new(self.config.build()?),
+            machine: Machine::new(config),
             store: self.store,
             clock: self.clock,
+            fetcher: self.fetcher,
         })
     }
 }
@@ -167,6 +215,7 @@ impl Provider<()> {
             config: Config::builder(issuer),
             clock: Arc::new(SystemClock),
             store: (),
+            fetcher: None,
         }
     }
 }
@@ -178,6 +227,7 @@ impl<S: Store> Provider<S> {
             machine: Machine::new(config),
             store,
             clock: Arc::new(SystemClock),
+            fetcher: None,
         }
     }
 
@@ -243,7 +293,7 @@ impl<S: Store> Provider<S> {
     pub async fn token<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
         let mut step = self.machine.token_request(request, self.now());
         loop {
-            match step.answer_from(&self.store).await {
+            match step.answer_from(&self.answerer()).await {
                 ControlFlow::Continue(next) => step = next,
                 ControlFlow::Break(response) => return response,
             }
@@ -254,7 +304,7 @@ impl<S: Store> Provider<S> {
     pub async fn revocation<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
         let mut step = self.machine.revocation_request(request, self.now());
         loop {
-            match step.answer_from(&self.store).await {
+            match step.answer_from(&self.answerer()).await {
                 ControlFlow::Continue(next) => step = next,
                 ControlFlow::Break(response) => return response,
             }
@@ -265,7 +315,7 @@ impl<S: Store> Provider<S> {
     pub async fn introspection<B: AsRef<[u8]>>(&self, request: &Request<B>) -> HttpResponse {
         let mut step = self.machine.introspection_request(request, self.now());
         loop {
-            match step.answer_from(&self.store).await {
+            match step.answer_from(&self.answerer()).await {
                 ControlFlow::Continue(next) => step = next,
                 ControlFlow::Break(response) => return response,
             }
@@ -308,7 +358,7 @@ impl<S: Store> Provider<S> {
         mut step: AuthorizeStep<'_>,
     ) -> Result<PendingAuthorization, AuthorizationError> {
         loop {
-            match step.answer_from(&self.store).await {
+            match step.answer_from(&self.answerer()).await {
                 ControlFlow::Continue(next) => step = next,
                 ControlFlow::Break(result) => return result,
             }
@@ -455,14 +505,20 @@ impl BearerError {
 // (or a test interleaving two requests) can call them one at a time.
 
 impl<'m> TokenStep<'m> {
-    /// Answers this step from `store`: the next step, or the complete response.
-    pub async fn answer_from<S: Store + ?Sized>(
+    /// Answers this step from `answerer` (a [`Store`], or a [`StoreAndFetcher`]): the
+    /// next step, or the complete response.
+    pub async fn answer_from<A: Answerer + ?Sized>(
         self,
-        store: &S,
+        answerer: &A,
     ) -> ControlFlow<HttpResponse, TokenStep<'m>> {
+        let store = answerer.store();
         ControlFlow::Continue(match self {
             TokenStep::NeedsClient(q) => {
                 let answer = store.client(q.client_id()).await;
+                q.resume(answer)
+            }
+            TokenStep::NeedsClientMetadata(q) => {
+                let answer = answerer.fetch_client_metadata(q.url(), q.max_bytes()).await;
                 q.resume(answer)
             }
             TokenStep::NeedsCode(q) => {
@@ -505,14 +561,20 @@ impl<'m> TokenStep<'m> {
 }
 
 impl<'m> RevocationStep<'m> {
-    /// Answers this step from `store`: the next step, or the complete response.
-    pub async fn answer_from<S: Store + ?Sized>(
+    /// Answers this step from `answerer` (a [`Store`], or a [`StoreAndFetcher`]): the
+    /// next step, or the complete response.
+    pub async fn answer_from<A: Answerer + ?Sized>(
         self,
-        store: &S,
+        answerer: &A,
     ) -> ControlFlow<HttpResponse, RevocationStep<'m>> {
+        let store = answerer.store();
         ControlFlow::Continue(match self {
             RevocationStep::NeedsClient(q) => {
                 let answer = store.client(q.client_id()).await;
+                q.resume(answer)
+            }
+            RevocationStep::NeedsClientMetadata(q) => {
+                let answer = answerer.fetch_client_metadata(q.url(), q.max_bytes()).await;
                 q.resume(answer)
             }
             RevocationStep::NeedsAccessToken(q) => {
@@ -537,14 +599,20 @@ impl<'m> RevocationStep<'m> {
 }
 
 impl<'m> IntrospectionStep<'m> {
-    /// Answers this step from `store`: the next step, or the complete response.
-    pub async fn answer_from<S: Store + ?Sized>(
+    /// Answers this step from `answerer` (a [`Store`], or a [`StoreAndFetcher`]): the
+    /// next step, or the complete response.
+    pub async fn answer_from<A: Answerer + ?Sized>(
         self,
-        store: &S,
+        answerer: &A,
     ) -> ControlFlow<HttpResponse, IntrospectionStep<'m>> {
+        let store = answerer.store();
         ControlFlow::Continue(match self {
             IntrospectionStep::NeedsClient(q) => {
                 let answer = store.client(q.client_id()).await;
+                q.resume(answer)
+            }
+            IntrospectionStep::NeedsClientMetadata(q) => {
+                let answer = answerer.fetch_client_metadata(q.url(), q.max_bytes()).await;
                 q.resume(answer)
             }
             IntrospectionStep::NeedsAccessToken(q) => {
@@ -561,14 +629,20 @@ impl<'m> IntrospectionStep<'m> {
 }
 
 impl<'m> AuthorizeStep<'m> {
-    /// Answers this step from `store`: the next step, or the validation result.
-    pub async fn answer_from<S: Store + ?Sized>(
+    /// Answers this step from `answerer` (a [`Store`], or a [`StoreAndFetcher`]): the
+    /// next step, or the validation result.
+    pub async fn answer_from<A: Answerer + ?Sized>(
         self,
-        store: &S,
+        answerer: &A,
     ) -> ControlFlow<Result<PendingAuthorization, AuthorizationError>, AuthorizeStep<'m>> {
+        let store = answerer.store();
         match self {
             AuthorizeStep::NeedsClient(q) => {
                 let answer = store.client(q.client_id()).await;
+                ControlFlow::Continue(q.resume(answer))
+            }
+            AuthorizeStep::NeedsClientMetadata(q) => {
+                let answer = answerer.fetch_client_metadata(q.url(), q.max_bytes()).await;
                 ControlFlow::Continue(q.resume(answer))
             }
             AuthorizeStep::Done(result) => ControlFlow::Break(result),
@@ -649,5 +723,120 @@ impl<'m> ConfigurationStep<'m> {
             }
             ConfigurationStep::Respond(response) => ControlFlow::Break(response),
         }
+    }
+}
+
+// ---- client ID metadata documents: the fetcher, and what answers the steps ----
+
+impl<S> ProviderBuilder<S> {
+    /// See [`ConfigBuilder::client_id_metadata_documents`]. Needs a
+    /// [`client_metadata_fetcher`](Self::client_metadata_fetcher), or the build fails with
+    /// [`ConfigError::MissingClientMetadataFetcher`].
+    pub fn client_id_metadata_documents(mut self, enabled: bool) -> Self {
+        self.config = self.config.client_id_metadata_documents(enabled);
+        self
+    }
+
+    /// See [`ConfigBuilder::client_id_metadata_document_max_bytes`].
+    pub fn client_id_metadata_document_max_bytes(mut self, bytes: usize) -> Self {
+        self.config = self.config.client_id_metadata_document_max_bytes(bytes);
+        self
+    }
+
+    /// What fetches client ID metadata documents for the driver (the
+    /// `oauth-client-metadata-fetch` crate has a default one). Only used when
+    /// [`client_id_metadata_documents`](Self::client_id_metadata_documents) is on.
+    pub fn client_metadata_fetcher(mut self, fetcher: Arc<dyn ClientMetadataFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+}
+
+impl<S: Store> Provider<S> {
+    /// Sets the client metadata fetcher of a provider made with [`Provider::new`] (the
+    /// builder checks that one is set when client ID metadata documents are on; `new`
+    /// cannot, and without a fetcher every such client is refused).
+    #[must_use]
+    pub fn with_client_metadata_fetcher(mut self, fetcher: Arc<dyn ClientMetadataFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// What answers this provider's steps: its store and its fetcher.
+    fn answerer(&self) -> StoreAndFetcher<'_, S> {
+        StoreAndFetcher {
+            store: &self.store,
+            fetcher: self.fetcher.as_deref(),
+        }
+    }
+}
+
+/// What answers the machine's steps in `answer_from`: a [`Store`] for every stored datum
+/// and, for client ID metadata documents, a [`ClientMetadataFetcher`].
+///
+/// Every [`Store`] is an `Answerer` without a fetcher (a metadata step then fails closed
+/// with [`FetchError::NotConfigured`]); [`StoreAndFetcher`] pairs a store with a fetcher.
+#[async_trait::async_trait]
+pub trait Answerer: Sync {
+    /// The store.
+    type Store: Store + ?Sized;
+
+    /// The store that answers the store steps.
+    fn store(&self) -> &Self::Store;
+
+    /// The fetcher that answers the `NeedsClientMetadata` steps, if any.
+    fn client_metadata_fetcher(&self) -> Option<&dyn ClientMetadataFetcher>;
+
+    /// Fetches a client metadata document with the fetcher, or fails with
+    /// [`FetchError::NotConfigured`] without one.
+    async fn fetch_client_metadata(
+        &self,
+        url: &ClientIdUrl,
+        max_bytes: usize,
+    ) -> Result<bytes::Bytes, FetchError> {
+        match self.client_metadata_fetcher() {
+            Some(fetcher) => fetcher.fetch(url, max_bytes).await,
+            None => Err(FetchError::NotConfigured),
+        }
+    }
+}
+
+impl<S: Store + ?Sized> Answerer for S {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        self
+    }
+
+    fn client_metadata_fetcher(&self) -> Option<&dyn ClientMetadataFetcher> {
+        None
+    }
+}
+
+/// A store and a client metadata fetcher, answering steps together: for a host that
+/// drives the machine itself with client ID metadata documents on
+/// (`step.answer_from(&StoreAndFetcher::new(&store, Some(&fetcher)))`).
+pub struct StoreAndFetcher<'a, S: ?Sized> {
+    store: &'a S,
+    fetcher: Option<&'a dyn ClientMetadataFetcher>,
+}
+
+impl<'a, S: Store + ?Sized> StoreAndFetcher<'a, S> {
+    /// `store`, with `fetcher` for the metadata steps.
+    #[must_use]
+    pub fn new(store: &'a S, fetcher: Option<&'a dyn ClientMetadataFetcher>) -> Self {
+        StoreAndFetcher { store, fetcher }
+    }
+}
+
+impl<S: Store + ?Sized> Answerer for StoreAndFetcher<'_, S> {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        self.store
+    }
+
+    fn client_metadata_fetcher(&self) -> Option<&dyn ClientMetadataFetcher> {
+        self.fetcher
     }
 }

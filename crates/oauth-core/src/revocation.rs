@@ -30,7 +30,10 @@
 //! revocable, so `unsupported_token_type` is never answered. Token values are never
 //! logged; a completed revocation is reported as [`SecurityEvent::TokenRevoked`].
 
+use bytes::Bytes;
 use http::Request;
+
+use crate::client_metadata_document::FetchError;
 
 use crate::crypto::{TokenHash, TokenKind};
 use crate::error::StoreError;
@@ -40,7 +43,10 @@ use crate::model::{AccessTokenWithGrant, Client, ClientId, GrantId};
 use crate::response::{empty_no_store, HttpResponse};
 use crate::store::RefreshLookup;
 use crate::time::UnixTime;
-use crate::token::endpoint::{refused, store_failure, Authenticated, ClientLookup};
+use crate::token::endpoint::{
+    refused, store_failure, Authenticated, ClientAnswer, ClientLookup, ClientMetadataLookup,
+    ClientQuestion,
+};
 use crate::token::presented::{PresentedToken, Probe};
 
 /// What the revocation endpoint needs next.
@@ -49,6 +55,9 @@ use crate::token::presented::{PresentedToken, Probe};
 pub enum RevocationStep<'m> {
     /// Look up the client: [`Store::client`](crate::Store::client).
     NeedsClient(ClientLookup<'m, RevocationRequest>),
+    /// Fetch the client's metadata document (its `client_id` is an https URL):
+    /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch).
+    NeedsClientMetadata(ClientMetadataLookup<'m, RevocationRequest>),
     /// Look the token up as an access token:
     /// [`Store::access_token`](crate::Store::access_token).
     NeedsAccessToken(RevocationAccessLookup<'m>),
@@ -151,10 +160,23 @@ impl<'m> ClientLookup<'m, RevocationRequest> {
     /// Continues with the store's answer: authenticates the client, then searches the
     /// token.
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> RevocationStep<'m> {
+        self.proceed(answer)
+    }
+
+    fn proceed(self, answer: impl Into<ClientAnswer>) -> RevocationStep<'m> {
         match self.authenticate(answer) {
             Err(refusal) => RevocationStep::Respond(refusal.into_response()),
             Ok((request, RevocationRequest { token })) => Revocation { request, token }.search(),
         }
+    }
+}
+
+impl<'m> ClientMetadataLookup<'m, RevocationRequest> {
+    /// Continues with the fetcher's answer: validates the document into the client, then
+    /// goes on as [`ClientLookup::resume`] does.
+    pub fn resume(self, fetched: Result<Bytes, FetchError>) -> RevocationStep<'m> {
+        let (lookup, answer) = self.answer(fetched);
+        lookup.proceed(answer)
     }
 }
 
@@ -310,7 +332,11 @@ impl Machine {
             PresentedToken::from_params(params).map(|token| RevocationRequest { token })
         });
         match parsed {
-            Ok(lookup) => RevocationStep::NeedsClient(lookup),
+            Ok(lookup) => match lookup.route() {
+                ClientQuestion::Store(lookup) => RevocationStep::NeedsClient(lookup),
+                ClientQuestion::Document(lookup) => RevocationStep::NeedsClientMetadata(lookup),
+                ClientQuestion::Refused(response) => RevocationStep::Respond(response),
+            },
             Err(reason) => RevocationStep::Respond(refused(self, request, reason)),
         }
     }

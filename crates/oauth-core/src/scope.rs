@@ -1,6 +1,6 @@
 //! Scopes (OAuth 2.1 §1.4.1): space-delimited, case-sensitive NQCHAR tokens, order-free.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -118,11 +118,78 @@ impl<'de> Deserialize<'de> for Scope {
     }
 }
 
+/// The scope that asks the authorization server for a refresh token (OpenID Connect Core
+/// §11, adopted by MCP 2026-07-28 "Refresh Tokens").
+///
+/// It is a request to the authorization server, not a permission at a resource, so:
+/// protected resource metadata and bearer challenges never carry it (MCP 2026-07-28: a
+/// resource server SHOULD NOT list it); a client's registered `scope` does not restrict
+/// it (whether a refresh token is issued at all is decided by the client's registered
+/// `refresh_token` grant type); and it never satisfies
+/// [`Access::require_scope`](crate::Access::require_scope) through a scope hierarchy.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// Which scopes imply which (MCP 2026-07-28 "Step-Up Authorization Flow": servers MUST
+/// account for scope hierarchies, where a broader scope implies narrower ones).
+///
+/// Built from pairs `broader → narrower`; the relation is closed transitively at build
+/// time, so `admin → write` and `write → read` make `admin` imply `read` too. Only
+/// resource-side checks use it ([`Access::require_scope`](crate::Access::require_scope)):
+/// what a token *carries* is never widened, and neither the authorization nor the token
+/// endpoint grants a narrower scope the client did not ask for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ScopeHierarchy(BTreeMap<String, BTreeSet<String>>);
+
+impl ScopeHierarchy {
+    /// The transitive closure of `pairs` (`(broader, narrower)`).
+    pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut direct: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (broader, narrower) in pairs {
+            if broader != narrower {
+                direct
+                    .entry(broader.to_owned())
+                    .or_default()
+                    .insert(narrower.to_owned());
+            }
+        }
+        let mut closed = BTreeMap::new();
+        for start in direct.keys() {
+            let mut reached: BTreeSet<String> = BTreeSet::new();
+            let mut pending: Vec<&String> = direct.get(start).into_iter().flatten().collect();
+            while let Some(next) = pending.pop() {
+                if next != start && reached.insert(next.clone()) {
+                    pending.extend(direct.get(next).into_iter().flatten());
+                }
+            }
+            closed.insert(start.clone(), reached);
+        }
+        ScopeHierarchy(closed)
+    }
+
+    /// Whether `granted`, together with everything its tokens imply, contains every token
+    /// of `required`.
+    pub(crate) fn satisfies(&self, granted: &Scope, required: &Scope) -> bool {
+        required.iter().all(|needed| {
+            granted.contains(needed)
+                || (needed != OFFLINE_ACCESS
+                    && granted.iter().any(|held| {
+                        self.0
+                            .get(held)
+                            .is_some_and(|implied| implied.contains(needed))
+                    }))
+        })
+    }
+}
+
 /// Decides the scope of a new authorization or client-credentials request.
 ///
 /// An omitted scope takes the configured default, or is `invalid_scope` without one
 /// (OAuth 2.1 §1.4.1). Every requested token must be offered by the server and allowed
-/// for the client.
+/// for the client. [`OFFLINE_ACCESS`], when the server offers it, is exempt from the
+/// client's registered scope: it grants nothing at any resource, and a refresh token is
+/// issued only to a client registered for the `refresh_token` grant, whatever it asks
+/// (MCP 2026-07-28 "Refresh Tokens": clients add it when the server's metadata lists it,
+/// so refusing it from a client that registered a narrower `scope` would break them).
 pub(crate) fn resolve(
     requested: Option<&str>,
     offered: &Scope,
@@ -136,7 +203,12 @@ pub(crate) fn resolve(
     if !scope.is_subset_of(offered) {
         return Err(Reason::ScopeNotAllowed);
     }
-    if client_allowed.is_some_and(|allowed| !scope.is_subset_of(allowed)) {
+    let client_refuses = |allowed: &Scope| {
+        scope
+            .iter()
+            .any(|token| token != OFFLINE_ACCESS && !allowed.contains(token))
+    };
+    if client_allowed.is_some_and(client_refuses) {
         return Err(Reason::ScopeNotAllowed);
     }
     Ok(scope)
@@ -207,6 +279,56 @@ mod tests {
             resolve(Some("read"), &offered, None, Some(&s("read"))),
             Ok(s("read"))
         );
+    }
+
+    #[test]
+    fn mcp_14_offline_access_is_not_restricted_by_the_registered_scope() {
+        let offered = s("read write offline_access");
+        assert_eq!(
+            resolve(
+                Some("read offline_access"),
+                &offered,
+                None,
+                Some(&s("read"))
+            ),
+            Ok(s("read offline_access"))
+        );
+        // Still only when the server offers it, and never a door to other scopes.
+        assert_eq!(
+            resolve(
+                Some("read offline_access"),
+                &s("read write"),
+                None,
+                Some(&s("read"))
+            ),
+            Err(Reason::ScopeNotAllowed)
+        );
+        assert_eq!(
+            resolve(
+                Some("write offline_access"),
+                &offered,
+                None,
+                Some(&s("read"))
+            ),
+            Err(Reason::ScopeNotAllowed)
+        );
+    }
+
+    #[test]
+    fn mcp_18_scope_hierarchy_is_transitive_and_one_way() {
+        let h = ScopeHierarchy::from_pairs([("admin", "write"), ("write", "read")]);
+        assert!(h.satisfies(&s("admin"), &s("read")));
+        assert!(h.satisfies(&s("admin"), &s("read write")));
+        assert!(h.satisfies(&s("write"), &s("read")));
+        assert!(!h.satisfies(&s("read"), &s("write")));
+        assert!(!h.satisfies(&s("write"), &s("admin")));
+        assert!(!h.satisfies(&s("write"), &s("read other")));
+        // Cycles terminate, and nothing implies `offline_access`.
+        let cycle = ScopeHierarchy::from_pairs([("a", "b"), ("b", "a"), ("a", OFFLINE_ACCESS)]);
+        assert!(cycle.satisfies(&s("a"), &s("b")));
+        assert!(cycle.satisfies(&s("b"), &s("a")));
+        assert!(!cycle.satisfies(&s("a"), &s(OFFLINE_ACCESS)));
+        assert!(ScopeHierarchy::default().satisfies(&s("read"), &s("read")));
     }
 
     #[test]

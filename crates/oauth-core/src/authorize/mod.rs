@@ -30,7 +30,7 @@ use crate::scope::Scope;
 use crate::time::UnixTime;
 
 pub use complete::{Approval, CompleteStep, Decision, GrantCreation, PendingMarker};
-pub use request::{AuthorizeClientLookup, AuthorizeStep};
+pub use request::{AuthorizeClientLookup, AuthorizeClientMetadataLookup, AuthorizeStep};
 pub use ticket::MIN_SESSION_BINDING_LEN;
 
 /// A validated authorization request waiting for the host's login and consent.
@@ -50,6 +50,10 @@ pub struct PendingAuthorization {
     pub(crate) state: Option<String>,
     pub(crate) challenge: Option<CodeChallenge>,
     pub(crate) expires_at: UnixTime,
+    /// The host of the client id, when the client came from its metadata document.
+    pub(crate) client_id_host: Option<String>,
+    /// Whether every registered redirect URI of the client is a loopback one.
+    pub(crate) redirect_uris_loopback_only: bool,
 }
 
 impl PendingAuthorization {
@@ -87,6 +91,40 @@ impl PendingAuthorization {
     #[must_use]
     pub fn expires_at(&self) -> UnixTime {
         self.expires_at
+    }
+
+    /// Whether the client was described by its client ID metadata document (its id is an
+    /// https URL) rather than registered here.
+    #[must_use]
+    pub fn is_client_id_metadata_document(&self) -> bool {
+        self.client_id_host.is_some()
+    }
+
+    /// The host of the client id, for a client described by its metadata document: show
+    /// it on the consent page, beside the client's self-declared name (draft § "OAuth
+    /// Phishing Attacks": the name is the client's claim, the host is what was verified).
+    #[must_use]
+    pub fn client_id_host(&self) -> Option<&str> {
+        self.client_id_host.as_deref()
+    }
+
+    /// The host of the redirect URI the response will go to (for a private-use scheme
+    /// without a host, `None`). MCP asks the consent page to show it clearly
+    /// ("Localhost Redirect URI Risks").
+    #[must_use]
+    pub fn redirect_uri_host(&self) -> Option<String> {
+        url::Url::parse(self.redirect_uri.as_str())
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+    }
+
+    /// Whether every redirect URI the client registered is a loopback one
+    /// (`127.0.0.1`, `[::1]`, `localhost`): any program on the user's machine could
+    /// receive the response, so the consent page should warn (MCP "Localhost Redirect URI
+    /// Risks": SHOULD warn when all redirect URIs are localhost).
+    #[must_use]
+    pub fn redirect_uris_loopback_only(&self) -> bool {
+        self.redirect_uris_loopback_only
     }
 }
 

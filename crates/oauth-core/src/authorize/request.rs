@@ -1,8 +1,12 @@
 //! Parsing and validating an authorization request.
 
+use bytes::Bytes;
 use http::{Method, Request};
 
 use super::{error_redirect, AuthorizationError, PendingAuthorization};
+use crate::client_metadata_document::{
+    is_loopback_redirect, ClientIdUrl, ClientSource, FetchError,
+};
 use crate::error::{Reason, StoreError};
 use crate::machine::Machine;
 use crate::model::{Client, ClientId, ClientType, GrantType};
@@ -19,6 +23,10 @@ use crate::time::UnixTime;
 pub enum AuthorizeStep<'m> {
     /// Look up the client: [`Store::client`](crate::Store::client).
     NeedsClient(AuthorizeClientLookup<'m>),
+    /// Fetch the client's metadata document (its `client_id` is an https URL and client
+    /// ID metadata documents are on):
+    /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch).
+    NeedsClientMetadata(AuthorizeClientMetadataLookup<'m>),
     /// Validation is complete.
     Done(Result<PendingAuthorization, AuthorizationError>),
 }
@@ -58,13 +66,88 @@ impl<'m> AuthorizeClientLookup<'m> {
                 )));
             }
         };
-        let result = match self.source {
-            Source::Request { params, after_post } => {
-                validate_request(self.machine, self.now, &client, &params, after_post)
-            }
-            Source::Ticket(payload) => super::ticket::revalidate(self.machine, &client, *payload),
+        AuthorizeStep::Done(proceed(self.machine, self.now, &client, self.source, None))
+    }
+}
+
+/// Asks for the metadata document of the client named by the authorization request (or
+/// the resumed ticket): its `client_id` is a Client Identifier URL.
+pub struct AuthorizeClientMetadataLookup<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) now: UnixTime,
+    pub(crate) url: ClientIdUrl,
+    pub(crate) source: Source,
+}
+
+impl<'m> AuthorizeClientMetadataLookup<'m> {
+    /// The document to fetch: the client id.
+    #[must_use]
+    pub fn url(&self) -> &ClientIdUrl {
+        &self.url
+    }
+
+    /// The most bytes of the document to read; a longer one is an error.
+    #[must_use]
+    pub fn max_bytes(&self) -> usize {
+        self.machine.client_metadata_document_max_bytes()
+    }
+
+    /// Continues with the fetcher's answer: the document is validated and becomes the
+    /// client, or the request ends with an error page (the redirect URI cannot be trusted
+    /// without the document; draft § "Metadata Discovery Errors").
+    pub fn resume(self, fetched: Result<Bytes, FetchError>) -> AuthorizeStep<'m> {
+        let client = match self
+            .machine
+            .client_from_fetched(&self.url, fetched, self.now)
+        {
+            Ok(client) => client,
+            Err(reason) => return AuthorizeStep::Done(fatal(reason)),
         };
-        AuthorizeStep::Done(result)
+        AuthorizeStep::Done(proceed(
+            self.machine,
+            self.now,
+            &client,
+            self.source,
+            Some(&self.url),
+        ))
+    }
+}
+
+/// Validates the request (or the resumed ticket) against its client, which came from the
+/// store or, with `document`, from that metadata document.
+fn proceed(
+    machine: &Machine,
+    now: UnixTime,
+    client: &Client,
+    source: Source,
+    document: Option<&ClientIdUrl>,
+) -> Result<PendingAuthorization, AuthorizationError> {
+    let shown = ClientDisplay::of(client, document);
+    match source {
+        Source::Request { params, after_post } => {
+            validate_request(machine, now, client, &params, after_post, shown)
+        }
+        Source::Ticket(payload) => super::ticket::revalidate(machine, client, *payload, shown),
+    }
+}
+
+/// What the consent page should show about where the client comes from and where the
+/// response goes (draft § "OAuth Phishing Attacks"; MCP "Localhost Redirect URI Risks").
+pub(crate) struct ClientDisplay {
+    pub(crate) client_id_host: Option<String>,
+    pub(crate) redirect_uris_loopback_only: bool,
+}
+
+impl ClientDisplay {
+    fn of(client: &Client, document: Option<&ClientIdUrl>) -> Self {
+        ClientDisplay {
+            client_id_host: document.map(|url| url.host().to_owned()),
+            redirect_uris_loopback_only: !client.redirect_uris.is_empty()
+                && client
+                    .redirect_uris
+                    .iter()
+                    .all(|uri| is_loopback_redirect(uri)),
+        }
     }
 }
 
@@ -82,14 +165,36 @@ impl Machine {
     ) -> AuthorizeStep<'_> {
         match self.parse_authorization_request(request) {
             Ok((client_id, params, after_post)) => {
-                AuthorizeStep::NeedsClient(AuthorizeClientLookup {
-                    machine: self,
-                    now,
-                    client_id,
-                    source: Source::Request { params, after_post },
-                })
+                self.authorize_client(now, client_id, Source::Request { params, after_post })
             }
             Err(reason) => AuthorizeStep::Done(fatal(reason)),
+        }
+    }
+
+    /// Asks for the client of a request or ticket: from the store, or from its metadata
+    /// document when its id is a Client Identifier URL (and the feature is on).
+    pub(crate) fn authorize_client(
+        &self,
+        now: UnixTime,
+        client_id: ClientId,
+        source: Source,
+    ) -> AuthorizeStep<'_> {
+        match self.client_source(client_id) {
+            ClientSource::Store(client_id) => AuthorizeStep::NeedsClient(AuthorizeClientLookup {
+                machine: self,
+                now,
+                client_id,
+                source,
+            }),
+            ClientSource::Document(url) => {
+                AuthorizeStep::NeedsClientMetadata(AuthorizeClientMetadataLookup {
+                    machine: self,
+                    now,
+                    url,
+                    source,
+                })
+            }
+            ClientSource::Invalid(reason) => AuthorizeStep::Done(fatal(reason)),
         }
     }
 
@@ -127,6 +232,7 @@ fn validate_request(
     client: &Client,
     params: &Params,
     after_post: bool,
+    shown: ClientDisplay,
 ) -> Result<PendingAuthorization, AuthorizationError> {
     let config = &machine.config;
     let requested_redirect = params
@@ -173,6 +279,8 @@ fn validate_request(
             state: state.map(str::to_owned),
             challenge: validated.challenge,
             expires_at: now.plus(config.lifetimes.ticket),
+            client_id_host: shown.client_id_host,
+            redirect_uris_loopback_only: shown.redirect_uris_loopback_only,
         }),
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::request::{rematch_redirect, AuthorizeClientLookup, AuthorizeStep, Source};
+use super::request::{rematch_redirect, AuthorizeStep, ClientDisplay, Source};
 use super::{error_redirect, AuthorizationError, PendingAuthorization};
 use crate::crypto::{open, seal, Purpose, SubkeyPurpose};
 use crate::error::{ApiMisuse, Reason};
@@ -131,12 +131,11 @@ impl Machine {
             return AuthorizeStep::Done(Err(misuse));
         }
         match self.open_ticket(ticket, session_binding, now) {
-            Ok(payload) => AuthorizeStep::NeedsClient(AuthorizeClientLookup {
-                machine: self,
+            Ok(payload) => self.authorize_client(
                 now,
-                client_id: payload.client_id.clone(),
-                source: Source::Ticket(Box::new(payload)),
-            }),
+                payload.client_id.clone(),
+                Source::Ticket(Box::new(payload)),
+            ),
             Err(reason) => {
                 tracing::warn!(?reason, "pending-authorization ticket refused");
                 AuthorizeStep::Done(Err(AuthorizationError::Fatal(reason)))
@@ -185,6 +184,7 @@ pub(crate) fn revalidate(
     machine: &Machine,
     client: &Client,
     payload: TicketPayload,
+    shown: ClientDisplay,
 ) -> Result<PendingAuthorization, AuthorizationError> {
     let redirect_uri = rematch_redirect(
         machine,
@@ -226,5 +226,7 @@ pub(crate) fn revalidate(
         state: payload.state,
         challenge: payload.challenge,
         expires_at: payload.expires_at,
+        client_id_host: shown.client_id_host,
+        redirect_uris_loopback_only: shown.redirect_uris_loopback_only,
     })
 }

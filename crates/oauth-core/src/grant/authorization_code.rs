@@ -148,8 +148,9 @@ fn issue_from(
         })
         .transpose()
         .map_err(|_| Reason::InternalFailure)?;
-    let refresh = crate::token::issue::refresh_allowed(request.machine, &request.client)
-        .then(|| (record.scope.clone(), record.resources.clone()));
+    let refresh =
+        crate::token::issue::refresh_allowed(request.machine, &request.client, &record.scope)
+            .then(|| (record.scope.clone(), record.resources.clone()));
     issue_tokens(
         request.machine,
         request.now,

@@ -88,7 +88,7 @@ impl<'de> Deserialize<'de> for Members {
 }
 
 /// Parses the body as one JSON object without repeated members.
-pub(super) fn parse_members(body: &[u8]) -> Result<BTreeMap<String, Value>, Reason> {
+pub(crate) fn parse_members(body: &[u8]) -> Result<BTreeMap<String, Value>, Reason> {
     let members: Members =
         serde_json::from_slice(body).map_err(|_| Reason::RegistrationMalformedBody)?;
     if members.duplicate {
@@ -98,8 +98,8 @@ pub(super) fn parse_members(body: &[u8]) -> Result<BTreeMap<String, Value>, Reas
 }
 
 /// A registration request as read, before the cross-member rules of [`check`].
-pub(super) struct ParsedRegistration {
-    pub(super) registration: ClientRegistration,
+pub(crate) struct ParsedRegistration {
+    pub(crate) registration: ClientRegistration,
     /// `client_id`, when it is a string (only an update uses it).
     pub(super) client_id: Option<String>,
     /// `client_secret`, when present and not `null` (only an update uses it).
@@ -177,7 +177,7 @@ fn localized_base(name: &str) -> Option<(&'static str, bool)> {
 
 /// Reads the members of a registration or update request into typed values, applying
 /// the defaults of RFC 7591 §2. Unknown members are ignored.
-pub(super) fn parse_registration(
+pub(crate) fn parse_registration(
     members: &BTreeMap<String, Value>,
     offered: &Scope,
 ) -> Result<ParsedRegistration, Reason> {
@@ -297,7 +297,7 @@ fn is_text(value: &str) -> bool {
 
 /// The value rules of a registration, over typed metadata: run on every request and
 /// again on whatever the host's hook returns.
-pub(super) fn check(registration: &ClientRegistration, offered: &Scope) -> Result<(), Reason> {
+pub(crate) fn check(registration: &ClientRegistration, offered: &Scope) -> Result<(), Reason> {
     if registration.grant_types.is_empty() {
         return Err(Reason::RegistrationUnsupportedGrantType);
     }

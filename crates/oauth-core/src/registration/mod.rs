@@ -86,7 +86,7 @@
 //! Rate limiting an open registration endpoint (checklist DCR-16) is the host's or the
 //! glue's job: it needs per-address state the machine does not have.
 
-mod client_metadata;
+pub(crate) mod client_metadata;
 mod steps;
 
 use std::fmt;
@@ -344,6 +344,12 @@ impl RegistrationPolicy {
     pub fn allow_client_deletion(mut self, allow: bool) -> Self {
         self.client_deletion = allow;
         self
+    }
+
+    /// Whether this is the [closed](Self::closed) policy: no dynamic registration.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.access, PolicyAccess::Closed)
     }
 
     /// Checks the policy (`None`: the host set none) against the configuration and

@@ -10,10 +10,12 @@
 //! and 400 otherwise (OAuth 2.1 §3.2.4); a store failure is 503. Each endpoint only adds
 //! its own parameters and what comes after authentication.
 
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request};
 
 use crate::client_auth::{authenticate, presented_client, PresentedClient};
+use crate::client_metadata_document::{ClientIdUrl, ClientSource, FetchError};
 use crate::error::{Reason, StoreError};
 use crate::events::SecurityEvent;
 use crate::machine::Machine;
@@ -72,30 +74,34 @@ impl<'m, R> ClientLookup<'m, R> {
         &self.request.presented.id
     }
 
-    /// Authenticates the presented client against the store's answer (OAuth 2.1 §2.4,
-    /// §3.2.1): the authenticated request and the endpoint's part, or the refusal.
+    /// Authenticates the presented client against the store's answer, or the client
+    /// its metadata document describes (OAuth 2.1 §2.4, §3.2.1): the authenticated request
+    /// and the endpoint's part, or the refusal.
     pub(crate) fn authenticate(
         self,
-        answer: Result<Option<Client>, StoreError>,
+        answer: impl Into<ClientAnswer>,
     ) -> Result<(Authenticated<'m>, R), Refusal> {
         let ClientLookup { request, endpoint } = self;
         let used_header = request.presented.used_authorization_header();
-        let checked = match answer {
-            Err(e) => {
+        let checked = match answer.into() {
+            ClientAnswer::Store(Err(e)) => {
                 return Err(Refusal(Box::new(store_failure(
                     request.machine,
                     &e,
                     used_header,
                 ))))
             }
-            Ok(None) => Err(Reason::UnknownClient),
-            Ok(Some(client)) => authenticate(
-                &client,
-                &request.presented,
-                &request.machine.config.keyring,
-                request.now,
-            )
-            .map(|()| client),
+            ClientAnswer::Store(Ok(None)) => Err(Reason::UnknownClient),
+            ClientAnswer::Document(Err(reason)) => Err(reason),
+            ClientAnswer::Store(Ok(Some(client))) | ClientAnswer::Document(Ok(client)) => {
+                authenticate(
+                    &client,
+                    &request.presented,
+                    &request.machine.config.keyring,
+                    request.now,
+                )
+                .map(|()| client)
+            }
         };
         match checked {
             Ok(client) => Ok((
@@ -115,6 +121,91 @@ impl<'m, R> ClientLookup<'m, R> {
                 used_header,
             )))),
         }
+    }
+}
+
+/// Where the client of a client-authenticated request was found.
+pub(crate) enum ClientAnswer {
+    /// The store's answer.
+    Store(Result<Option<Client>, StoreError>),
+    /// The client its metadata document describes, or why there is none.
+    Document(Result<Client, Reason>),
+}
+
+impl From<Result<Option<Client>, StoreError>> for ClientAnswer {
+    fn from(answer: Result<Option<Client>, StoreError>) -> Self {
+        ClientAnswer::Store(answer)
+    }
+}
+
+/// Where a client-authenticated request finds its client.
+pub(crate) enum ClientQuestion<'m, R> {
+    /// In the store.
+    Store(ClientLookup<'m, R>),
+    /// In its metadata document.
+    Document(ClientMetadataLookup<'m, R>),
+    /// Nowhere: the request is refused with this response.
+    Refused(HttpResponse),
+}
+
+impl<'m, R> ClientLookup<'m, R> {
+    /// Whether the presented client is looked up in the store or described by its
+    /// metadata document (a Client Identifier URL, with the feature on). An invalid
+    /// Client Identifier URL is refused here like any failed authentication.
+    pub(crate) fn route(self) -> ClientQuestion<'m, R> {
+        let machine = self.request.machine;
+        match machine.client_source(self.request.presented.id.clone()) {
+            ClientSource::Store(_) => ClientQuestion::Store(self),
+            ClientSource::Document(url) => {
+                ClientQuestion::Document(ClientMetadataLookup { lookup: self, url })
+            }
+            ClientSource::Invalid(reason) => ClientQuestion::Refused(authentication_failed(
+                machine,
+                &self.request.presented.id,
+                reason,
+                self.request.presented.used_authorization_header(),
+            )),
+        }
+    }
+}
+
+/// Asks for the metadata document of the client of a client-authenticated request (its
+/// `client_id` is a Client Identifier URL):
+/// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch). Each endpoint's
+/// `resume` continues like its [`ClientLookup`]'s, with the client the document
+/// describes: a public client, so it authenticates with `client_id` alone. A fetch that
+/// fails or an invalid document is `invalid_client`.
+pub struct ClientMetadataLookup<'m, R> {
+    pub(crate) lookup: ClientLookup<'m, R>,
+    pub(crate) url: ClientIdUrl,
+}
+
+impl<'m, R> ClientMetadataLookup<'m, R> {
+    /// The document to fetch: the client id.
+    #[must_use]
+    pub fn url(&self) -> &ClientIdUrl {
+        &self.url
+    }
+
+    /// The most bytes of the document to read; a longer one is an error.
+    #[must_use]
+    pub fn max_bytes(&self) -> usize {
+        self.lookup
+            .request
+            .machine
+            .client_metadata_document_max_bytes()
+    }
+
+    /// The client lookup to continue, and the client the fetched document describes.
+    pub(crate) fn answer(
+        self,
+        fetched: Result<Bytes, FetchError>,
+    ) -> (ClientLookup<'m, R>, ClientAnswer) {
+        let request = &self.lookup.request;
+        let client = request
+            .machine
+            .client_from_fetched(&self.url, fetched, request.now);
+        (self.lookup, ClientAnswer::Document(client))
     }
 }
 

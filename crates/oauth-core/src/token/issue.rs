@@ -166,10 +166,14 @@ pub(crate) fn issue_tokens(
     Ok((IssuedTokens { access, refresh }, response))
 }
 
-/// Whether a refresh token is issued to `client` with a code or a rotation: only to
-/// clients registered for the `refresh_token` grant, and only if the server issues them
-/// at all (OAuth 2.1 §3.2.3, RFC 9700 §4.14.2).
-pub(crate) fn refresh_allowed(machine: &Machine, client: &Client) -> bool {
-    machine.config.issue_refresh_tokens
+/// Whether a refresh token is issued to `client` for a grant of `scope`: only to clients
+/// registered for the `refresh_token` grant, only if the server issues them at all
+/// (OAuth 2.1 §3.2.3, RFC 9700 §4.14.2), and, when the server requires it, only when the
+/// approved scope contains `offline_access` (OpenID Connect Core §11; MCP 2026-07-28
+/// "Refresh Tokens" leaves the choice to the server).
+pub(crate) fn refresh_allowed(machine: &Machine, client: &Client, scope: &Scope) -> bool {
+    let config = &machine.config;
+    config.issue_refresh_tokens
         && client.allows_grant(crate::model::GrantType::RefreshToken)
+        && (!config.refresh_requires_offline_access || scope.contains(crate::scope::OFFLINE_ACCESS))
 }

@@ -20,7 +20,7 @@ use crate::secret::Secret;
 use crate::time::UnixTime;
 
 pub(crate) use endpoint::Authenticated;
-pub use endpoint::ClientLookup;
+pub use endpoint::{ClientLookup, ClientMetadataLookup};
 pub(crate) use issue::{issue_tokens, Issue};
 pub use steps::{
     CodeConsumption, CodeLookupStep, GraceClaim, GrantRevocation, RefreshLookupStep,
@@ -65,8 +65,12 @@ impl Machine {
             let grant_type = GrantType::parse(grant_type).ok_or(Reason::UnsupportedGrantType)?;
             Ok(TokenRequest { grant_type })
         });
-        match parsed {
-            Ok(lookup) => TokenStep::NeedsClient(lookup),
+        match parsed.map(ClientLookup::route) {
+            Ok(endpoint::ClientQuestion::Store(lookup)) => TokenStep::NeedsClient(lookup),
+            Ok(endpoint::ClientQuestion::Document(lookup)) => {
+                TokenStep::NeedsClientMetadata(lookup)
+            }
+            Ok(endpoint::ClientQuestion::Refused(response)) => TokenStep::Respond(response),
             Err(reason) => TokenStep::Respond(endpoint::refused(self, request, reason)),
         }
     }

@@ -1,6 +1,9 @@
 //! The steps of a token request. Each asks the caller for one piece of stored data and is
 //! answered by `resume`, which consumes it.
 
+use bytes::Bytes;
+
+use crate::client_metadata_document::FetchError;
 use crate::crypto::TokenHash;
 use crate::error::{Reason, StoreError};
 use crate::grant::{authorization_code, client_credentials, refresh_token};
@@ -11,7 +14,7 @@ use crate::secret::Secret;
 use crate::store::{CodeLookup, ConsumeOutcome, RefreshGrace, RefreshLookup, RotateOutcome};
 use crate::time::UnixTime;
 
-use super::endpoint::{store_failure, ClientLookup};
+use super::endpoint::{store_failure, ClientAnswer, ClientLookup, ClientMetadataLookup};
 use super::issue::TokenResponse;
 use super::{fail, Authenticated};
 
@@ -21,6 +24,9 @@ use super::{fail, Authenticated};
 pub enum TokenStep<'m> {
     /// Look up the client: [`Store::client`](crate::Store::client).
     NeedsClient(ClientLookup<'m, TokenRequest>),
+    /// Fetch the client's metadata document (its `client_id` is an https URL):
+    /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch).
+    NeedsClientMetadata(ClientMetadataLookup<'m, TokenRequest>),
     /// Read a code: [`Store::find_code`](crate::Store::find_code).
     NeedsCode(CodeLookupStep<'m>),
     /// Redeem a code and store its tokens: [`Store::consume_code`](crate::Store::consume_code).
@@ -70,6 +76,10 @@ impl<'m> ClientLookup<'m, TokenRequest> {
     /// Continues with the store's answer: authenticates the client, checks that it may
     /// use the grant type, and dispatches to the grant.
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> TokenStep<'m> {
+        self.proceed(answer)
+    }
+
+    fn proceed(self, answer: impl Into<ClientAnswer>) -> TokenStep<'m> {
         let (authed, TokenRequest { grant_type }) = match self.authenticate(answer) {
             Ok(authenticated) => authenticated,
             Err(refusal) => return TokenStep::Respond(refusal.into_response()),
@@ -82,6 +92,15 @@ impl<'m> ClientLookup<'m, TokenRequest> {
             GrantType::RefreshToken => refresh_token::start(authed),
             GrantType::ClientCredentials => client_credentials::start(authed),
         }
+    }
+}
+
+impl<'m> ClientMetadataLookup<'m, TokenRequest> {
+    /// Continues with the fetcher's answer: validates the document into the client, then
+    /// goes on as [`ClientLookup::resume`] does.
+    pub fn resume(self, fetched: Result<Bytes, FetchError>) -> TokenStep<'m> {
+        let (lookup, answer) = self.answer(fetched);
+        lookup.proceed(answer)
     }
 }
 
