@@ -52,13 +52,15 @@ fn is_json(headers: &HeaderMap) -> bool {
             .is_some_and(|subtype| subtype.len() > "+json".len() && subtype.ends_with("+json"))
 }
 
-/// Sends `GET url` over `io` and reads a 200 JSON response of at most `max_bytes`.
+/// Sends `GET url` over `io` and reads a 200 JSON response of at most `max_bytes`, whose
+/// head (status line and headers) must arrive within `first_byte`.
 pub(crate) async fn get<IO>(
     io: IO,
     url: &ClientIdUrl,
     user_agent: &HeaderValue,
     max_bytes: usize,
     bounds: TtlBounds,
+    first_byte: Duration,
 ) -> Result<Fetched, FetchError>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -77,9 +79,10 @@ where
         .body(Empty::<Bytes>::new())
         .map_err(connection_error)?;
     let exchange = async move {
-        let response = sender
-            .send_request(request)
+        // `send_request` completes when the response's head has been read.
+        let response = tokio::time::timeout(first_byte, sender.send_request(request))
             .await
+            .map_err(|_| FetchError::Timeout)?
             .map_err(connection_error)?;
         read(response, max_bytes, bounds).await
     };

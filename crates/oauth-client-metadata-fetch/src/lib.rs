@@ -22,27 +22,40 @@
 //! ## What a fetch does
 //!
 //! 1. **Cache.** A fresh cached document is returned without any I/O.
-//! 2. **Resolve once, then vet.** An IP-literal host is used as is; a name is resolved
-//!    through the [`Resolver`] (default: [`SystemResolver`]), once. Every address is
-//!    checked by [`is_special_use_address`] (loopback, private, link-local, CGNAT,
+//! 2. **Take a place.** At most [`DEFAULT_MAX_CONCURRENT_FETCHES`] fetches are in
+//!    flight at once, and at most [`DEFAULT_MAX_CONCURRENT_FETCHES_PER_ORIGIN`] to one
+//!    origin (`host:port`); a fetch beyond either bound fails at once with
+//!    [`FetchError::Busy`] (the requests that cause fetches are unauthenticated). The
+//!    per-origin bound keeps a flood of made-up client ids on one slow server from
+//!    taking every place. A fetch keeps its places until all of its work has finished,
+//!    including a name resolution that outlives the deadline (see step 3).
+//! 3. **Resolve once, then vet.** An IP-literal host is used as is; a name is resolved
+//!    through the [`Resolver`] (default: [`SystemResolver`]), once, in a task of its own
+//!    that holds the fetch's places: when the deadline passes first, the fetch fails with
+//!    [`FetchError::Timeout`] at once, but its places are only given back when the
+//!    resolution returns (`getaddrinfo` cannot be cancelled, and its blocking thread keeps
+//!    running), so slow DNS cannot pile up blocking threads beyond the bounds. Every
+//!    address is checked by [`is_special_use_address`] (loopback, private, link-local, CGNAT,
 //!    multicast, unspecified, documentation, benchmarking, unique-local IPv6, IPv4-mapped
 //!    and NAT64 forms of those, ...): if *any* is special-use, the fetch fails before connecting (draft § "SSRF Attacks"). A name
 //!    that resolves to both kinds is treated as hostile.
-//! 3. **Connect to the vetted address.** The TCP connection goes to an address from that
+//! 4. **Connect to the vetted address.** The TCP connection goes to an address from that
 //!    one resolution; nothing resolves the name again, so DNS rebinding cannot move the
 //!    connection elsewhere. No proxy is consulted (a proxy would resolve the name itself).
-//! 4. **TLS** (rustls with the Mozilla roots of `webpki-roots`, or the host's
-//!    [`rustls::ClientConfig`]), with the URL's host as server name.
-//! 5. **One `GET`**, HTTP/1.1, with `Accept: application/json`. A redirect (3xx) is an
+//!    Each connection attempt has [`DEFAULT_CONNECT_TIMEOUT`] (2 s) by default.
+//! 5. **TLS** (rustls with the Mozilla roots of `webpki-roots`, or the host's
+//!    [`rustls::ClientConfig`]), with the URL's host as server name. The TLS handshake and
+//!    the response's head must arrive within [`DEFAULT_FIRST_BYTE_TIMEOUT`] (3 s) of the
+//!    connection by default.
+//! 6. **One `GET`**, HTTP/1.1, with `Accept: application/json`. A redirect (3xx) is an
 //!    error and is never followed; any status but 200 is an error; the content type must
 //!    be `application/json` or `application/…+json`; the body is read while counting and
 //!    abandoned beyond the bound the machine gives (5 KiB by default): a larger
 //!    `Content-Length` fails at once, a body without one fails as soon as it crosses the
 //!    bound.
-//! 6. **One deadline** covers all of it (default 5 s), and at most
-//!    [`DEFAULT_MAX_CONCURRENT_FETCHES`] fetches are in flight at once (more fail at once
-//!    with [`FetchError::Busy`]: the requests that cause fetches are unauthenticated).
-//! 7. **Cache** the document only if it is a valid document ([`validate_document`]),
+//! 7. **One deadline** covers all of it (default [`DEFAULT_TIMEOUT`], 5 s). Running out
+//!    of any of the three times is [`FetchError::Timeout`].
+//! 8. **Cache** the document only if it is a valid document ([`validate_document`]),
 //!    for its `Cache-Control: max-age` (minus `Age`; `no-store`/`no-cache` count as 0)
 //!    clamped to the configured bounds (default 5 minutes to 1 day; no header means the
 //!    lower bound). Errors and invalid documents are never cached (draft § "Metadata
@@ -51,6 +64,12 @@
 //!
 //! Concurrent fetches of one URL that miss the cache each fetch it (no request
 //! coalescing); the cache keeps the last.
+//!
+//! A fetch that fails through nobody's fault in particular ([`FetchError::Busy`],
+//! [`FetchError::Timeout`], a connection failure, a resolution failure other than a name
+//! that does not exist: [`FetchError::is_transient`]) is answered by `oauth-core` with 503
+//! `temporarily_unavailable`, not `invalid_client`: overload caused by others must not
+//! make a legitimate client look unauthenticated.
 //!
 //! ## Why hyper and not reqwest
 //!
@@ -69,12 +88,32 @@
 //!
 //! ## Tests and loopback
 //!
-//! [`HttpFetcherBuilder::allow_insecure_loopback_for_tests`] lets a test serve documents
+//! `HttpFetcherBuilder::allow_insecure_loopback_for_tests` lets a test serve documents
 //! from a plain-HTTP server on a loopback address: loopback addresses then pass the SSRF
 //! guard, and a URL whose host resolves only to loopback addresses is fetched without
-//! TLS. It logs a warning when the fetcher is built; never use it in production (the draft
-//! forbids the loopback exception there). Every other special-use address is still
-//! refused.
+//! TLS. It logs a warning when the fetcher is built. Every other special-use address is
+//! still refused.
+//!
+//! It exists only in this crate's own unit tests and with the `test-util` cargo feature,
+//! which a test suite enables through its dev-dependency:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! oauth-client-metadata-fetch = { version = "0.1", features = ["test-util"] }
+//! ```
+//!
+//! A production build, which never enables the feature, cannot call it at all (the draft
+//! forbids the loopback exception there).
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = r#"
+Without the feature, the method does not exist (this example must not compile):
+
+```compile_fail,E0599
+let _ = oauth_client_metadata_fetch::HttpFetcher::builder().allow_insecure_loopback_for_tests();
+```
+"#
+)]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -88,7 +127,11 @@
 
 mod cache;
 mod exchange;
+mod limits;
 mod resolver;
+
+#[cfg(test)]
+mod fetch_tests;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -106,9 +149,17 @@ pub use rustls;
 
 use cache::DocumentCache;
 use exchange::{connection_error, Fetched, TtlBounds};
+use limits::{OriginLimits, Permits};
 
 /// The default deadline of one fetch, from resolution to the last byte.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default time one TCP connection attempt may take.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The default time from the TCP connection to the response's head (TLS handshake
+/// included).
+pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The default shortest time a document is cached, whatever its headers say.
 pub const DEFAULT_MIN_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
@@ -121,6 +172,9 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
 /// The default number of fetches in flight at once.
 pub const DEFAULT_MAX_CONCURRENT_FETCHES: usize = 64;
+
+/// The default number of fetches in flight at once to one origin (`host:port`).
+pub const DEFAULT_MAX_CONCURRENT_FETCHES_PER_ORIGIN: usize = 4;
 
 /// The default `User-Agent`.
 const USER_AGENT: &str = concat!("oauth-client-metadata-fetch/", env!("CARGO_PKG_VERSION"));
@@ -135,7 +189,7 @@ pub enum BuildError {
     /// The cache bounds are inverted (`min > max`).
     #[error("the minimum cache lifetime exceeds the maximum")]
     CacheBounds,
-    /// The timeout is zero.
+    /// A timeout (overall, connect or first byte) is zero.
     #[error("the timeout must not be zero")]
     ZeroTimeout,
     /// No fetch at all would be allowed in flight.
@@ -152,19 +206,24 @@ pub struct HttpFetcher {
 
 struct Inner {
     timeout: Duration,
+    connect_timeout: Duration,
+    first_byte_timeout: Duration,
     bounds: TtlBounds,
     resolver: Arc<dyn Resolver>,
     tls: TlsConnector,
     insecure_loopback: bool,
     cache: Mutex<DocumentCache>,
     user_agent: HeaderValue,
-    in_flight: tokio::sync::Semaphore,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    per_origin: Arc<OriginLimits>,
 }
 
 impl std::fmt::Debug for HttpFetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpFetcher")
             .field("timeout", &self.inner.timeout)
+            .field("connect_timeout", &self.inner.connect_timeout)
+            .field("first_byte_timeout", &self.inner.first_byte_timeout)
             .field("min_cache_ttl", &self.inner.bounds.min)
             .field("max_cache_ttl", &self.inner.bounds.max)
             .field("insecure_loopback", &self.inner.insecure_loopback)
@@ -176,6 +235,8 @@ impl std::fmt::Debug for HttpFetcher {
 #[must_use]
 pub struct HttpFetcherBuilder {
     timeout: Duration,
+    connect_timeout: Duration,
+    first_byte_timeout: Duration,
     min_ttl: Duration,
     max_ttl: Duration,
     capacity: usize,
@@ -183,12 +244,29 @@ pub struct HttpFetcherBuilder {
     tls: Option<Arc<rustls::ClientConfig>>,
     insecure_loopback: bool,
     max_concurrent: usize,
+    max_concurrent_per_origin: usize,
 }
 
 impl HttpFetcherBuilder {
-    /// The deadline of one fetch, from resolution to the last byte (default 5 s).
+    /// The deadline of one fetch, from resolution to the last byte (default
+    /// [`DEFAULT_TIMEOUT`], 5 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The time one TCP connection attempt may take (default [`DEFAULT_CONNECT_TIMEOUT`],
+    /// 2 s); the overall [`timeout`](Self::timeout) still bounds all attempts together.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The time from the TCP connection to the response's status line and headers, the
+    /// TLS handshake included (default [`DEFAULT_FIRST_BYTE_TIMEOUT`], 3 s): a server that
+    /// accepts connections and then says nothing is given up on early.
+    pub fn first_byte_timeout(mut self, timeout: Duration) -> Self {
+        self.first_byte_timeout = timeout;
         self
     }
 
@@ -226,15 +304,29 @@ impl HttpFetcherBuilder {
     /// [`DEFAULT_MAX_CONCURRENT_FETCHES`]). A fetch beyond fails at once with
     /// [`FetchError::Busy`] rather than queueing: the requests that cause fetches are
     /// unauthenticated, and a flood of made-up client ids must not pile up outbound
-    /// connections. Cache hits never count.
+    /// connections. Cache hits never count. A fetch counts until all its work is done,
+    /// including a name resolution that outlives its deadline.
     pub fn max_concurrent_fetches(mut self, fetches: usize) -> Self {
         self.max_concurrent = fetches;
         self
     }
 
-    /// **For tests only.** Lets loopback addresses pass the SSRF guard and fetches a URL
-    /// whose host resolves only to loopback addresses over plain HTTP, so that a test can
-    /// serve documents from a local server. Logs a warning when the fetcher is built.
+    /// How many fetches may be in flight at once to one origin, `host:port` (default
+    /// [`DEFAULT_MAX_CONCURRENT_FETCHES_PER_ORIGIN`]), within
+    /// [`max_concurrent_fetches`](Self::max_concurrent_fetches). A fetch beyond fails at
+    /// once with [`FetchError::Busy`]: made-up client ids pointing at one slow server
+    /// cannot take every place and starve the other clients' fetches.
+    pub fn max_concurrent_fetches_per_origin(mut self, fetches: usize) -> Self {
+        self.max_concurrent_per_origin = fetches;
+        self
+    }
+
+    /// **For tests only**, and only with the `test-util` feature (or in this crate's own
+    /// tests): a production build cannot call it. Lets loopback addresses pass the SSRF
+    /// guard and fetches a URL whose host resolves only to loopback addresses over plain
+    /// HTTP, so that a test can serve documents from a local server. Logs a warning when
+    /// the fetcher is built.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn allow_insecure_loopback_for_tests(mut self) -> Self {
         self.insecure_loopback = true;
         self
@@ -245,10 +337,13 @@ impl HttpFetcherBuilder {
         if self.min_ttl > self.max_ttl {
             return Err(BuildError::CacheBounds);
         }
-        if self.timeout.is_zero() {
+        if self.timeout.is_zero()
+            || self.connect_timeout.is_zero()
+            || self.first_byte_timeout.is_zero()
+        {
             return Err(BuildError::ZeroTimeout);
         }
-        if self.max_concurrent == 0 {
+        if self.max_concurrent == 0 || self.max_concurrent_per_origin == 0 {
             return Err(BuildError::ZeroConcurrency);
         }
         let tls = match self.tls {
@@ -264,6 +359,8 @@ impl HttpFetcherBuilder {
         Ok(HttpFetcher {
             inner: Arc::new(Inner {
                 timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
+                first_byte_timeout: self.first_byte_timeout,
                 bounds: TtlBounds {
                     min: self.min_ttl,
                     max: self.max_ttl,
@@ -273,9 +370,10 @@ impl HttpFetcherBuilder {
                 insecure_loopback: self.insecure_loopback,
                 cache: Mutex::new(DocumentCache::new(self.capacity)),
                 user_agent: HeaderValue::from_static(USER_AGENT),
-                in_flight: tokio::sync::Semaphore::new(
+                in_flight: Arc::new(tokio::sync::Semaphore::new(
                     self.max_concurrent.min(tokio::sync::Semaphore::MAX_PERMITS),
-                ),
+                )),
+                per_origin: Arc::new(OriginLimits::new(self.max_concurrent_per_origin)),
             }),
         })
     }
@@ -309,6 +407,8 @@ impl HttpFetcher {
     pub fn builder() -> HttpFetcherBuilder {
         HttpFetcherBuilder {
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            first_byte_timeout: DEFAULT_FIRST_BYTE_TIMEOUT,
             min_ttl: DEFAULT_MIN_CACHE_TTL,
             max_ttl: DEFAULT_MAX_CACHE_TTL,
             capacity: DEFAULT_CACHE_CAPACITY,
@@ -316,6 +416,7 @@ impl HttpFetcher {
             tls: None,
             insecure_loopback: false,
             max_concurrent: DEFAULT_MAX_CONCURRENT_FETCHES,
+            max_concurrent_per_origin: DEFAULT_MAX_CONCURRENT_FETCHES_PER_ORIGIN,
         }
     }
 
@@ -332,11 +433,19 @@ impl HttpFetcher {
                 return Ok(cached);
             }
         }
-        let _permit = inner.in_flight.try_acquire().map_err(|_| {
+        let permits = limits::try_acquire(
+            &inner.in_flight,
+            &inner.per_origin,
+            url.host(),
+            url.port(),
+        )
+        .ok_or_else(|| {
             tracing::warn!(client_id = %url, "client metadata fetch refused: too many in flight");
             FetchError::Busy
         })?;
-        let fetched = tokio::time::timeout(inner.timeout, inner.fetch(url, max_bytes))
+        // The permits go with the fetch: dropped with it when the deadline passes (the
+        // connection closes with it), or kept by a name resolution still running.
+        let fetched = tokio::time::timeout(inner.timeout, inner.fetch(url, max_bytes, permits))
             .await
             .map_err(|_| FetchError::Timeout)??;
         match validate_document(url, &fetched.body) {
@@ -387,15 +496,42 @@ impl Inner {
         !is_special_use_address(ip) || (self.insecure_loopback && is_loopback(ip))
     }
 
-    /// The addresses of the URL's host, each vetted: one resolution, all or nothing.
-    async fn vetted_addresses(&self, url: &ClientIdUrl) -> Result<Vec<SocketAddr>, FetchError> {
-        let mut addresses = match url.ip() {
-            Some(ip) => vec![ip],
-            None => self
-                .resolver
-                .resolve(url.host(), url.port())
-                .await
-                .map_err(FetchError::Resolve)?,
+    /// Resolves the URL's host in a task of its own that owns the fetch's `permits`, and
+    /// gives them back with the answer. If the caller stops waiting (the deadline), the
+    /// task runs on and the permits stay taken until the resolver returns: a resolution
+    /// cannot be cancelled (`getaddrinfo` blocks a thread until it is done), and only
+    /// this keeps the resolutions in flight within the fetcher's bounds.
+    async fn resolve(
+        &self,
+        url: &ClientIdUrl,
+        permits: Permits,
+    ) -> Result<(Vec<IpAddr>, Permits), FetchError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|error| FetchError::Resolve(std::io::Error::other(error)))?;
+        let resolver = Arc::clone(&self.resolver);
+        let host = url.host().to_owned();
+        let port = url.port();
+        let lookup = runtime.spawn(async move {
+            let answer = resolver.resolve(&host, port).await;
+            (answer, permits)
+        });
+        match lookup.await {
+            Ok((Ok(addresses), permits)) => Ok((addresses, permits)),
+            Ok((Err(error), _permits)) => Err(FetchError::Resolve(error)),
+            Err(failed) => Err(FetchError::Resolve(std::io::Error::other(failed))),
+        }
+    }
+
+    /// The addresses of the URL's host, each vetted: one resolution, all or nothing. The
+    /// permits come back with them (see [`Inner::resolve`]).
+    async fn vetted_addresses(
+        &self,
+        url: &ClientIdUrl,
+        permits: Permits,
+    ) -> Result<(Vec<SocketAddr>, Permits), FetchError> {
+        let (mut addresses, permits) = match url.ip() {
+            Some(ip) => (vec![ip], permits),
+            None => self.resolve(url, permits).await?,
         };
         let mut seen = Vec::with_capacity(addresses.len());
         addresses.retain(|ip| {
@@ -410,45 +546,69 @@ impl Inner {
             tracing::warn!(client_id = %url, address = %refused, "client metadata document host resolves to a special-use address");
             return Err(FetchError::SpecialUseAddress(refused));
         }
-        Ok(addresses
+        let addresses = addresses
             .into_iter()
             .map(|ip| SocketAddr::new(ip, url.port()))
-            .collect())
+            .collect();
+        Ok((addresses, permits))
     }
 
-    async fn fetch(&self, url: &ClientIdUrl, max_bytes: usize) -> Result<Fetched, FetchError> {
-        let addresses = self.vetted_addresses(url).await?;
-        let plaintext =
-            self.insecure_loopback && addresses.iter().all(|address| is_loopback(address.ip()));
+    /// Connects to the first of `addresses` that answers, each attempt within the
+    /// connect timeout.
+    async fn connect(&self, addresses: &[SocketAddr]) -> Result<TcpStream, FetchError> {
         let mut last_error = None;
-        let mut stream = None;
-        for address in &addresses {
-            match TcpStream::connect(address).await {
-                Ok(connected) => {
-                    stream = Some(connected);
-                    break;
-                }
-                Err(error) => last_error = Some(error),
+        for address in addresses {
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(address)).await {
+                Ok(Ok(connected)) => return Ok(connected),
+                Ok(Err(error)) => last_error = Some(connection_error(error)),
+                Err(_) => last_error = Some(FetchError::Timeout),
             }
         }
-        let stream = stream.ok_or_else(|| {
-            connection_error(last_error.unwrap_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotConnected, "no address connected")
-            }))
-        })?;
+        Err(last_error.unwrap_or_else(|| {
+            connection_error(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "no address connected",
+            ))
+        }))
+    }
+
+    /// The whole fetch but the cache, holding `permits` to the end.
+    async fn fetch(
+        &self,
+        url: &ClientIdUrl,
+        max_bytes: usize,
+        permits: Permits,
+    ) -> Result<Fetched, FetchError> {
+        let (addresses, _permits) = self.vetted_addresses(url, permits).await?;
+        let plaintext =
+            self.insecure_loopback && addresses.iter().all(|address| is_loopback(address.ip()));
+        let stream = self.connect(&addresses).await?;
+        let connected = Instant::now();
         let bounds = self.bounds;
         if plaintext {
             tracing::debug!(client_id = %url, "test mode: fetching over plain HTTP on loopback");
-            return exchange::get(stream, url, &self.user_agent, max_bytes, bounds).await;
+            return exchange::get(
+                stream,
+                url,
+                &self.user_agent,
+                max_bytes,
+                bounds,
+                self.first_byte_timeout,
+            )
+            .await;
         }
         let server_name = rustls::pki_types::ServerName::try_from(url.host().to_owned())
             .map_err(connection_error)?;
-        let tls = self
-            .tls
-            .connect(server_name, stream)
-            .await
-            .map_err(connection_error)?;
-        exchange::get(tls, url, &self.user_agent, max_bytes, bounds).await
+        let tls = tokio::time::timeout(
+            self.first_byte_timeout,
+            self.tls.connect(server_name, stream),
+        )
+        .await
+        .map_err(|_| FetchError::Timeout)?
+        .map_err(connection_error)?;
+        // What is left of the first-byte time after the handshake.
+        let first_byte = self.first_byte_timeout.saturating_sub(connected.elapsed());
+        exchange::get(tls, url, &self.user_agent, max_bytes, bounds, first_byte).await
     }
 }
 

@@ -54,11 +54,23 @@
 //!   the response on a loopback address. The consent page should show the client id's
 //!   host and the redirect URI's host, and warn when every redirect URI is loopback
 //!   ([`PendingAuthorization`](crate::PendingAuthorization) gives all three).
-//! - **Failures.** A fetch that fails (any status but 200, a redirect, a timeout, an
-//!   address refused by the SSRF guard) or an invalid document aborts the request: an
+//! - **Failures.** A fetch that fails or an invalid document aborts the request with an
 //!   error page at the authorization endpoint (draft § "Metadata Discovery Errors"; the
-//!   redirect URI cannot be trusted without the document) and `invalid_client` at the
-//!   token, revocation and introspection endpoints.
+//!   redirect URI cannot be trusted without the document). Which error depends on whose
+//!   fault it is ([`FetchError::is_transient`]):
+//!   - the client's (any status but 200, a redirect, a response that is not JSON or too
+//!     large, a host that does not exist or resolves to a special-use address, an invalid
+//!     document): `invalid_client` at the token and revocation endpoints, reported to the
+//!     event sink as a failed client authentication
+//!     ([`Reason::ClientMetadataFetchFailed`] and the other `ClientMetadata*` reasons);
+//!   - nobody's in particular (the fetcher is busy, the fetch timed out, the connection
+//!     failed, the name could not be resolved for now): 503 `temporarily_unavailable`
+//!     ([`Reason::ClientMetadataUnavailable`]), *not* reported as a failed
+//!     authentication, so that a flood of made-up client ids that keeps the fetcher busy
+//!     cannot get a legitimate client refused as unauthenticated or throttled.
+//!
+//!   The introspection endpoint refuses a Client Identifier URL before any fetch: such a
+//!   client is public, and public clients may not introspect.
 //!
 //! Fetching is I/O and stays out of the machine: [`ClientMetadataFetcher`] is the seam,
 //! and the `oauth-client-metadata-fetch` crate is a default implementation (https only,
@@ -378,8 +390,11 @@ fn is_special_v6(ip: Ipv6Addr) -> bool {
         || (first == 0x3fff && second < 0x1000)
 }
 
-/// Why a client metadata document could not be fetched. The machine treats every variant
-/// alike (the request is refused); the variants are for logs and for the fetcher's tests.
+/// Why a client metadata document could not be fetched. The request is refused either
+/// way; [`is_transient`](FetchError::is_transient) tells whether it is refused as the
+/// client's fault (`invalid_client`) or as a temporary failure of this server (503
+/// `temporarily_unavailable`). The variants are otherwise for logs and for the fetcher's
+/// tests.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -392,7 +407,9 @@ pub enum FetchError {
     /// The host is, or resolves to, a special-use address (SSRF guard).
     #[error("the host resolves to a special-use address ({0})")]
     SpecialUseAddress(IpAddr),
-    /// The host name could not be resolved.
+    /// The host name could not be resolved. An error of kind
+    /// [`NotFound`](std::io::ErrorKind::NotFound) means the name does not exist (the
+    /// client's fault); any other kind is taken for a temporary failure.
     #[error("the host name could not be resolved")]
     Resolve(#[source] std::io::Error),
     /// The host name resolved to no address.
@@ -416,9 +433,39 @@ pub enum FetchError {
     /// Connecting, TLS or HTTP failed.
     #[error("the connection failed")]
     Connection(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
-    /// The fetcher has as many fetches in flight as it allows.
+    /// The fetcher has as many fetches in flight as it allows (in all, or to this
+    /// document's origin).
     #[error("too many client metadata fetches in flight")]
     Busy,
+}
+
+impl FetchError {
+    /// Whether the failure is not the client's fault, so that trying again later may
+    /// succeed: the fetcher was busy, the fetch timed out, connecting (TCP, TLS, HTTP)
+    /// failed, or the name could not be resolved for a reason other than its absence. The
+    /// machine answers such a failure with 503 `temporarily_unavailable`
+    /// ([`Reason::ClientMetadataUnavailable`]) and does not report it as a failed client
+    /// authentication.
+    ///
+    /// Every other failure is the document publisher's doing (a status other than 200, a
+    /// redirect, not JSON, too large, a name that does not exist or has no address, a
+    /// special-use address, plain http) or the host's (no fetcher configured), and is
+    /// `invalid_client`.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Busy | FetchError::Timeout | FetchError::Connection(_) => true,
+            FetchError::Resolve(error) => error.kind() != std::io::ErrorKind::NotFound,
+            FetchError::NotConfigured
+            | FetchError::InsecureScheme
+            | FetchError::SpecialUseAddress(_)
+            | FetchError::NoAddress
+            | FetchError::Redirect(_)
+            | FetchError::Status(_)
+            | FetchError::NotJson
+            | FetchError::TooLarge(_) => false,
+        }
+    }
 }
 
 /// Fetches client metadata documents for the driver: the I/O half of this feature.
@@ -437,7 +484,11 @@ pub enum FetchError {
 /// - never connect to a special-use address ([`is_special_use_address`]), checking the
 ///   addresses it actually connects to, so that DNS rebinding cannot slip past the check
 ///   (draft § "SSRF Attacks");
-/// - bound the time a fetch may take;
+/// - bound the time a fetch may take, and the number of fetches in flight (the requests
+///   that cause fetches are unauthenticated);
+/// - report a failure that is not the client's fault (overload, timeout, connection
+///   failure) as such ([`FetchError::is_transient`]): it becomes a 503, not an
+///   `invalid_client`;
 /// - if it caches, respect HTTP caching within its own bounds, and never cache an error
 ///   or a document that [`validate_document`] refuses (draft § "Metadata Caching").
 #[async_trait::async_trait]
@@ -604,9 +655,10 @@ impl Machine {
         now: UnixTime,
     ) -> Result<Client, Reason> {
         let body = fetched.map_err(|error| {
-            tracing::warn!(client_id = %url, %error, "client metadata document not fetched");
+            tracing::warn!(client_id = %url, %error, transient = error.is_transient(), "client metadata document not fetched");
             match error {
                 FetchError::TooLarge(_) => Reason::ClientMetadataTooLarge,
+                error if error.is_transient() => Reason::ClientMetadataUnavailable,
                 _ => Reason::ClientMetadataFetchFailed,
             }
         })?;
@@ -932,6 +984,34 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn cimd_f3_only_failures_that_are_not_the_clients_fault_are_transient() {
+        use std::io::{Error, ErrorKind};
+        for transient in [
+            FetchError::Busy,
+            FetchError::Timeout,
+            FetchError::Connection(Box::new(Error::from(ErrorKind::ConnectionRefused))),
+            FetchError::Resolve(Error::from(ErrorKind::TimedOut)),
+            FetchError::Resolve(Error::other("temporary failure in name resolution")),
+        ] {
+            assert!(transient.is_transient(), "{transient:?}");
+        }
+        for clients_fault in [
+            FetchError::NotConfigured,
+            FetchError::InsecureScheme,
+            FetchError::SpecialUseAddress("10.0.0.1".parse().unwrap()),
+            FetchError::Resolve(Error::from(ErrorKind::NotFound)),
+            FetchError::NoAddress,
+            FetchError::Redirect(302),
+            FetchError::Status(404),
+            FetchError::Status(500),
+            FetchError::NotJson,
+            FetchError::TooLarge(5 * 1024),
+        ] {
+            assert!(!clients_fault.is_transient(), "{clients_fault:?}");
+        }
     }
 
     #[test]

@@ -260,6 +260,12 @@ pub enum Reason {
     RegistrationClientSecretMismatch,
     /// An update would turn a public client into a confidential one or back.
     RegistrationClientTypeChange,
+    /// An update asks for a scope or a grant type the client is not registered for
+    /// (RFC 7592 §2.2 lets the server refuse; a widening needs a new registration).
+    RegistrationUpdateWidens,
+    /// A list member (`redirect_uris`, `contacts`, `grant_types`, ...) or the set of
+    /// language-tagged members holds more values than the server accepts.
+    RegistrationTooManyValues,
     /// The initial access token is missing or wrong (RFC 7591 §3).
     InitialAccessTokenInvalid,
     /// The registration access token is wrong, or its client no longer exists
@@ -269,9 +275,15 @@ pub enum Reason {
     // ---- client ID metadata documents (draft-ietf-oauth-client-id-metadata-document) ----
     /// The `client_id` begins with `https:` but is not a valid Client Identifier URL.
     ClientIdUrlInvalid,
-    /// The client's metadata document could not be fetched (any status but 200, a
-    /// redirect, a timeout, an address refused by the SSRF guard, no fetcher).
+    /// The client's metadata document could not be fetched, through the fault of its
+    /// publisher: any status but 200, a redirect, a response that is not JSON, a host that
+    /// does not exist or resolves to a special-use address (SSRF guard); also no fetcher.
     ClientMetadataFetchFailed,
+    /// The client's metadata document could not be fetched for a reason that is not the
+    /// client's fault: the fetcher is busy, the fetch timed out, the connection failed or
+    /// the name could not be resolved for now. 503 `temporarily_unavailable`, and not a
+    /// failed client authentication.
+    ClientMetadataUnavailable,
     /// The metadata document exceeds the configured size bound.
     ClientMetadataTooLarge,
     /// The metadata document is not one JSON object (or repeats a member, or a member has
@@ -361,6 +373,8 @@ impl Reason {
             R::AccessTokenInvalid | R::AccessTokenWrongAudience => C::InvalidToken,
             R::InsufficientScope => C::InsufficientScope,
             R::StoreUnavailable => C::TemporarilyUnavailable,
+            // The document server (or the fetcher) could not answer in time: try again.
+            R::ClientMetadataUnavailable => C::TemporarilyUnavailable,
             R::InternalFailure => C::ServerError,
             // RFC 7591 §3.2.2: the two registration error codes.
             R::RegistrationInvalidRedirectUri | R::RegistrationRedirectUriRequired => {
@@ -383,7 +397,9 @@ impl Reason {
             | R::RegistrationClientIdMismatch
             | R::RegistrationServerMemberInRequest
             | R::RegistrationClientSecretMismatch
-            | R::RegistrationClientTypeChange => C::InvalidClientMetadata,
+            | R::RegistrationClientTypeChange
+            | R::RegistrationUpdateWidens
+            | R::RegistrationTooManyValues => C::InvalidClientMetadata,
             // RFC 7591 §3 / RFC 7592 §2: bearer credentials of the registration endpoints.
             R::InitialAccessTokenInvalid | R::RegistrationAccessTokenInvalid => C::InvalidToken,
             // The client could not be identified: its metadata document is missing or
@@ -490,10 +506,13 @@ impl Reason {
             R::RegistrationServerMemberInRequest => "a member set by the server was sent",
             R::RegistrationClientSecretMismatch => "client_secret does not match",
             R::RegistrationClientTypeChange => "the client type cannot change",
+            R::RegistrationUpdateWidens => "an update cannot add scopes or grant types",
+            R::RegistrationTooManyValues => "a metadata list has too many values",
             R::InitialAccessTokenInvalid => "initial access token invalid",
             R::RegistrationAccessTokenInvalid => "registration access token invalid",
             R::ClientIdUrlInvalid => "client_id is not a valid client identifier URL",
             R::ClientMetadataFetchFailed => "client metadata document could not be fetched",
+            R::ClientMetadataUnavailable => "client metadata document temporarily unavailable",
             R::ClientMetadataTooLarge => "client metadata document too large",
             R::ClientMetadataMalformed => "client metadata document is not a valid JSON object",
             R::ClientMetadataClientIdMismatch => {
@@ -727,10 +746,13 @@ mod tests {
         Reason::RegistrationServerMemberInRequest,
         Reason::RegistrationClientSecretMismatch,
         Reason::RegistrationClientTypeChange,
+        Reason::RegistrationUpdateWidens,
+        Reason::RegistrationTooManyValues,
         Reason::InitialAccessTokenInvalid,
         Reason::RegistrationAccessTokenInvalid,
         Reason::ClientIdUrlInvalid,
         Reason::ClientMetadataFetchFailed,
+        Reason::ClientMetadataUnavailable,
         Reason::ClientMetadataTooLarge,
         Reason::ClientMetadataMalformed,
         Reason::ClientMetadataClientIdMismatch,

@@ -11,6 +11,9 @@
 //!   `invalid_client` without the `Authorization` header is (OAuth 2.1 §3.2.4, RFC 6749
 //!   §5.2, to which RFC 7662 §2.3 defers): a 401 must carry a challenge, and there is no
 //!   scheme to challenge a body credential with. A public client cannot use Basic.
+//!   A `client_id` that is a Client Identifier URL (with client ID metadata documents
+//!   on) names a public client whatever its document says, so it is refused the same way
+//!   *before* its document is fetched: introspection never causes an outbound request.
 //! - **Who may see a token.** A client may introspect the tokens issued to it, and a
 //!   resource server may introspect every access token whose audience contains a resource
 //!   it is declared for ([`ConfigBuilder::introspection_resource`]). Refresh tokens are
@@ -59,9 +62,12 @@ use crate::token::presented::{PresentedToken, Probe};
 pub enum IntrospectionStep<'m> {
     /// Look up the client: [`Store::client`](crate::Store::client).
     NeedsClient(ClientLookup<'m, IntrospectionRequest>),
-    /// Fetch the client's metadata document (its `client_id` is an https URL):
-    /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch). Such a client
-    /// is public, so it is then refused like any public client.
+    /// Fetch the client's metadata document:
+    /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch).
+    ///
+    /// Never returned by this version: a client whose `client_id` is a Client Identifier
+    /// URL is public, so it is refused like any public client before any fetch. Kept so
+    /// that drivers matching on it keep compiling; answering it still refuses the client.
     NeedsClientMetadata(ClientMetadataLookup<'m, IntrospectionRequest>),
     /// Look the token up as an access token:
     /// [`Store::access_token`](crate::Store::access_token).
@@ -325,7 +331,11 @@ impl Machine {
         match parsed {
             Ok(lookup) => match lookup.route() {
                 ClientQuestion::Store(lookup) => IntrospectionStep::NeedsClient(lookup),
-                ClientQuestion::Document(lookup) => IntrospectionStep::NeedsClientMetadata(lookup),
+                // A client described by a document is public whatever the document says:
+                // refused without fetching it (no outbound request for introspection).
+                ClientQuestion::Document(lookup) => {
+                    IntrospectionStep::Respond(lookup.refuse(Reason::PublicClientIntrospection))
+                }
                 ClientQuestion::Refused(response) => IntrospectionStep::Respond(response),
             },
             Err(reason) => IntrospectionStep::Respond(refused(self, request, reason)),

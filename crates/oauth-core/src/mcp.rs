@@ -71,11 +71,14 @@
 //!   metadata lists it, and tells the RS not to list it. By default
 //!   ([`OfflineAccess::Offered`]) the profile lists `offline_access` in the AS
 //!   `scopes_supported` (never in the resource metadata or a challenge), accepts it from
-//!   every client whatever `scope` it registered, and issues a refresh token exactly to
-//!   clients registered for the `refresh_token` grant (OAuth 2.1 §4.3, SEP-2207 "Why check
-//!   client metadata for grant types?"): current clients that never ask still get one, and
-//!   a client that asks but cannot use the grant does not get an unusable long-lived
-//!   credential. [`OfflineAccess::Required`] is the OpenID Connect convention (Core §11):
+//!   every client registered for the `refresh_token` grant whatever `scope` it registered
+//!   (from any other client only if its registered `scope` names it: the exemption covers
+//!   exactly the clients that may get a refresh token anyway), never puts it in a
+//!   client-credentials token (it is ignored there, as OpenID Connect Core §11 ignores it
+//!   outside the code flow), and issues a refresh token exactly to clients registered for
+//!   the `refresh_token` grant (OAuth 2.1 §4.3, SEP-2207 "Why check client metadata for
+//!   grant types?"): current clients that never ask still get one, and a client that asks
+//!   but cannot use the grant does not get an unusable long-lived credential. [`OfflineAccess::Required`] is the OpenID Connect convention (Core §11):
 //!   a refresh token only when the *approved* scope contains `offline_access`, so the
 //!   consent page decides. [`OfflineAccess::NotOffered`] leaves it out.
 //! - **Private-use redirect schemes** (`com.example.app:/cb`) stay allowed, as OAuth 2.1
@@ -104,8 +107,10 @@ pub const DEFAULT_REGISTRATION_PATH: &str = "/register";
 #[non_exhaustive]
 pub enum OfflineAccess {
     /// Listed in the AS `scopes_supported` (so clients may ask for it), accepted from
-    /// every client; a refresh token goes to clients registered for the `refresh_token`
-    /// grant, whether they ask or not. The default.
+    /// every client registered for the `refresh_token` grant whatever `scope` it
+    /// registered (from other clients only within their registered `scope`); a refresh
+    /// token goes to clients registered for the `refresh_token` grant, whether they ask or
+    /// not. The default.
     #[default]
     Offered,
     /// Listed and accepted as with `Offered`, and a refresh token is issued only when the

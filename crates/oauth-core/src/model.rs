@@ -177,6 +177,10 @@ pub struct Client {
 /// Descriptive client metadata of RFC 7591 §2: kept, validated and returned, but never
 /// used in a protocol decision. The names, URIs and contacts may be shown to users (on the
 /// consent page): hosts must escape them like any other client-supplied text.
+///
+/// One member is not the client's: [`initial_access_token_label`](Self::initial_access_token_label),
+/// which the server records at registration for the host's
+/// [`RegistrationHook`](crate::RegistrationHook).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientMetadata {
     /// `client_uri`: the client's home page (https).
@@ -204,6 +208,15 @@ pub struct ClientMetadata {
     /// the full member name (`client_name#fr`, `tos_uri#de-CH`, ...).
     #[serde(default)]
     pub localized: BTreeMap<String, String>,
+    /// The label of the initial access token the client was registered with (RFC 7591
+    /// §3), when the registration policy requires one. Set by the server, never by the
+    /// client (a request cannot carry it, and what a hook returns here is replaced); never
+    /// returned in a client information response. Updates pass it to the hook again as
+    /// [`RegistrationContext::initial_access_token`](crate::RegistrationContext::initial_access_token),
+    /// so a policy keyed on the label holds for the client's whole life. `None` for
+    /// clients registered without one, by the host, or before the label was recorded.
+    #[serde(default)]
+    pub initial_access_token_label: Option<String>,
 }
 
 impl Client {

@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::config::Config;
 use crate::error::Reason;
+use crate::model::Client;
 
 /// A set of scope tokens. Order does not matter; case does.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
@@ -80,6 +82,19 @@ impl Scope {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }
+
+    /// The tokens of `self` that are also in `other`.
+    #[must_use]
+    pub(crate) fn intersection(&self, other: &Scope) -> Scope {
+        Scope(self.0.intersection(&other.0).cloned().collect())
+    }
+
+    /// `self` without `token`.
+    #[must_use]
+    pub(crate) fn without(mut self, token: &str) -> Scope {
+        self.0.remove(token);
+        self
+    }
 }
 
 impl fmt::Display for Scope {
@@ -124,9 +139,12 @@ impl<'de> Deserialize<'de> for Scope {
 /// It is a request to the authorization server, not a permission at a resource, so:
 /// protected resource metadata and bearer challenges never carry it (MCP 2026-07-28: a
 /// resource server SHOULD NOT list it); a client's registered `scope` does not restrict
-/// it (whether a refresh token is issued at all is decided by the client's registered
-/// `refresh_token` grant type); and it never satisfies
-/// [`Access::require_scope`](crate::Access::require_scope) through a scope hierarchy.
+/// it when the server offers it and the client may be issued refresh tokens (the server
+/// issues them and the client is registered for the `refresh_token` grant), while any
+/// other client needs it in its registered `scope` like any other token; a
+/// client-credentials request never gets it (it is ignored there); and it never
+/// satisfies [`Access::require_scope`](crate::Access::require_scope) through a scope
+/// hierarchy.
 pub const OFFLINE_ACCESS: &str = "offline_access";
 
 /// Which scopes imply which (MCP 2026-07-28 "Step-Up Authorization Flow": servers MUST
@@ -181,34 +199,94 @@ impl ScopeHierarchy {
     }
 }
 
+/// What a client's registration contributes to the scope rule: its registered `scope`
+/// and whether a refresh token may be issued to it at all.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClientScope<'a> {
+    /// The registered `scope`; `None` lets the client request every offered scope.
+    pub(crate) registered: Option<&'a Scope>,
+    /// Whether the server issues refresh tokens and the client is registered for the
+    /// `refresh_token` grant ([`refresh_eligible`](crate::token::refresh_eligible)).
+    pub(crate) refresh_eligible: bool,
+}
+
+impl<'a> ClientScope<'a> {
+    /// The rule's view of `client` under `config`.
+    pub(crate) fn of(config: &Config, client: &'a Client) -> Self {
+        ClientScope {
+            registered: client.scope.as_ref(),
+            refresh_eligible: crate::token::refresh_eligible(config, client),
+        }
+    }
+}
+
+/// Whether a client may be granted `requested` (already checked against `offered`): the
+/// one per-client scope rule (OAuth 2.1 §1.4.1; checklist O21-78), shared by a new
+/// authorization request, a resumed ticket and the client-credentials grant.
+///
+/// Every token must be in the client's registered scope, with one exception:
+/// [`OFFLINE_ACCESS`], when the server offers it *and* the client is
+/// [refresh-eligible](ClientScope::refresh_eligible). It then asks only for a refresh
+/// token the client may be issued anyway, and grants nothing at any resource (MCP
+/// 2026-07-28 "Refresh Tokens": clients add it when the server's metadata lists it, so
+/// refusing it from a client that registered a narrower `scope` would break them). A
+/// client that cannot receive refresh tokens gets no exemption: its registered scope
+/// decides, as for any other token.
+pub(crate) fn client_allows(requested: &Scope, offered: &Scope, client: ClientScope<'_>) -> bool {
+    let Some(registered) = client.registered else {
+        return true;
+    };
+    let offline_access_exempt = client.refresh_eligible && offered.contains(OFFLINE_ACCESS);
+    requested.iter().all(|token| {
+        registered.contains(token) || (offline_access_exempt && token == OFFLINE_ACCESS)
+    })
+}
+
+/// Which request a scope is resolved for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScopeRequest {
+    /// An authorization request (the authorization code flow).
+    Authorization,
+    /// A client-credentials token request.
+    ClientCredentials,
+}
+
 /// Decides the scope of a new authorization or client-credentials request.
 ///
 /// An omitted scope takes the configured default, or is `invalid_scope` without one
-/// (OAuth 2.1 §1.4.1). Every requested token must be offered by the server and allowed
-/// for the client. [`OFFLINE_ACCESS`], when the server offers it, is exempt from the
-/// client's registered scope: it grants nothing at any resource, and a refresh token is
-/// issued only to a client registered for the `refresh_token` grant, whatever it asks
-/// (MCP 2026-07-28 "Refresh Tokens": clients add it when the server's metadata lists it,
-/// so refusing it from a client that registered a narrower `scope` would break them).
+/// (OAuth 2.1 §1.4.1). Every token must be offered by the server and allowed for the
+/// client by [`client_allows`].
+///
+/// A client-credentials request never gets [`OFFLINE_ACCESS`]: it is ignored (removed
+/// from the request and from the default), as OpenID Connect Core §11 has a server ignore
+/// `offline_access` outside flows that return an authorization code, and as this grant
+/// issues no refresh token (RFC 6749 §4.4.3). A request naming nothing else counts as one
+/// without `scope`. The token response always states the scope granted (OAuth 2.1
+/// §3.2.3), so the client sees what was ignored.
 pub(crate) fn resolve(
     requested: Option<&str>,
     offered: &Scope,
     default: Option<&Scope>,
-    client_allowed: Option<&Scope>,
+    client: ClientScope<'_>,
+    request: ScopeRequest,
 ) -> Result<Scope, Reason> {
-    let scope = match requested {
-        None => default.cloned().ok_or(Reason::ScopeRequired)?,
-        Some(text) => Scope::parse(text).map_err(|_| Reason::MalformedScope)?,
-    };
-    if !scope.is_subset_of(offered) {
-        return Err(Reason::ScopeNotAllowed);
+    let mut requested = requested
+        .map(Scope::parse)
+        .transpose()
+        .map_err(|_| Reason::MalformedScope)?;
+    if request == ScopeRequest::ClientCredentials {
+        requested = requested
+            .map(|scope| scope.without(OFFLINE_ACCESS))
+            .filter(|scope| !scope.is_empty());
     }
-    let client_refuses = |allowed: &Scope| {
-        scope
-            .iter()
-            .any(|token| token != OFFLINE_ACCESS && !allowed.contains(token))
+    let mut scope = match requested {
+        Some(scope) => scope,
+        None => default.cloned().ok_or(Reason::ScopeRequired)?,
     };
-    if client_allowed.is_some_and(client_refuses) {
+    if request == ScopeRequest::ClientCredentials {
+        scope = scope.without(OFFLINE_ACCESS);
+    }
+    if !scope.is_subset_of(offered) || !client_allows(&scope, offered, client) {
         return Err(Reason::ScopeNotAllowed);
     }
     Ok(scope)
@@ -238,15 +316,29 @@ mod tests {
         Scope::parse(text).unwrap()
     }
 
+    const ANY: ClientScope<'static> = ClientScope {
+        registered: None,
+        refresh_eligible: true,
+    };
+    const AUTH: ScopeRequest = ScopeRequest::Authorization;
+    const CC: ScopeRequest = ScopeRequest::ClientCredentials;
+
+    fn registered(scope: &Scope, refresh_eligible: bool) -> ClientScope<'_> {
+        ClientScope {
+            registered: Some(scope),
+            refresh_eligible,
+        }
+    }
+
     #[test]
     fn o21_38_omitted_scope_takes_the_default_or_fails() {
         let offered = s("read write");
         assert_eq!(
-            resolve(None, &offered, Some(&s("read")), None),
+            resolve(None, &offered, Some(&s("read")), ANY, AUTH),
             Ok(s("read"))
         );
         assert_eq!(
-            resolve(None, &offered, None, None),
+            resolve(None, &offered, None, ANY, AUTH),
             Err(Reason::ScopeRequired)
         );
     }
@@ -255,11 +347,11 @@ mod tests {
     fn o21_39_unknown_or_malformed_scope_is_invalid_scope() {
         let offered = s("read write");
         assert_eq!(
-            resolve(Some("admin"), &offered, None, None),
+            resolve(Some("admin"), &offered, None, ANY, AUTH),
             Err(Reason::ScopeNotAllowed)
         );
         assert_eq!(
-            resolve(Some("a\"b"), &offered, None, None),
+            resolve(Some("a\"b"), &offered, None, ANY, AUTH),
             Err(Reason::MalformedScope)
         );
         assert_eq!(
@@ -271,25 +363,54 @@ mod tests {
     #[test]
     fn o21_78_client_scope_restriction_is_enforced() {
         let offered = s("read write admin");
-        assert_eq!(
-            resolve(Some("admin"), &offered, None, Some(&s("read"))),
-            Err(Reason::ScopeNotAllowed)
-        );
-        assert_eq!(
-            resolve(Some("read"), &offered, None, Some(&s("read"))),
-            Ok(s("read"))
-        );
+        let read = s("read");
+        for request in [AUTH, CC] {
+            assert_eq!(
+                resolve(
+                    Some("admin"),
+                    &offered,
+                    None,
+                    registered(&read, true),
+                    request
+                ),
+                Err(Reason::ScopeNotAllowed)
+            );
+            assert_eq!(
+                resolve(
+                    Some("read"),
+                    &offered,
+                    None,
+                    registered(&read, true),
+                    request
+                ),
+                Ok(s("read"))
+            );
+        }
+        assert!(client_allows(
+            &s("read"),
+            &offered,
+            registered(&read, false)
+        ));
+        assert!(!client_allows(
+            &s("read write"),
+            &offered,
+            registered(&read, true)
+        ));
+        assert!(client_allows(&s("read write admin"), &offered, ANY));
     }
 
     #[test]
     fn mcp_14_offline_access_is_not_restricted_by_the_registered_scope() {
         let offered = s("read write offline_access");
+        let read = s("read");
+        // Offered, and the client may be issued refresh tokens: exempt.
         assert_eq!(
             resolve(
                 Some("read offline_access"),
                 &offered,
                 None,
-                Some(&s("read"))
+                registered(&read, true),
+                AUTH
             ),
             Ok(s("read offline_access"))
         );
@@ -299,7 +420,8 @@ mod tests {
                 Some("read offline_access"),
                 &s("read write"),
                 None,
-                Some(&s("read"))
+                registered(&read, true),
+                AUTH
             ),
             Err(Reason::ScopeNotAllowed)
         );
@@ -308,8 +430,80 @@ mod tests {
                 Some("write offline_access"),
                 &offered,
                 None,
-                Some(&s("read"))
+                registered(&read, true),
+                AUTH
             ),
+            Err(Reason::ScopeNotAllowed)
+        );
+    }
+
+    #[test]
+    fn mcp_14_o21_78_offline_access_is_exempt_only_for_refresh_eligible_clients() {
+        let offered = s("read write offline_access");
+        let read = s("read");
+        // A client that can never get a refresh token: its registered scope decides.
+        assert!(!client_allows(
+            &s("read offline_access"),
+            &offered,
+            registered(&read, false)
+        ));
+        assert_eq!(
+            resolve(
+                Some("read offline_access"),
+                &offered,
+                None,
+                registered(&read, false),
+                AUTH
+            ),
+            Err(Reason::ScopeNotAllowed)
+        );
+        // ... unless it registered `offline_access` itself.
+        let with_offline = s("read offline_access");
+        assert!(client_allows(
+            &s("read offline_access"),
+            &offered,
+            registered(&with_offline, false)
+        ));
+        // Not offered: no exemption, whatever the client.
+        assert!(!client_allows(
+            &s("read offline_access"),
+            &s("read"),
+            registered(&read, true)
+        ));
+    }
+
+    #[test]
+    fn mcp_14_client_credentials_never_get_offline_access() {
+        let offered = s("read write offline_access");
+        let read = s("read");
+        // Ignored, whatever the client's registration says.
+        for client in [ANY, registered(&read, true), registered(&read, false)] {
+            assert_eq!(
+                resolve(Some("read offline_access"), &offered, None, client, CC),
+                Ok(s("read"))
+            );
+        }
+        // A request naming nothing else is one without `scope`: the default, or none.
+        assert_eq!(
+            resolve(Some("offline_access"), &offered, Some(&read), ANY, CC),
+            Ok(s("read"))
+        );
+        assert_eq!(
+            resolve(Some("offline_access"), &offered, None, ANY, CC),
+            Err(Reason::ScopeRequired)
+        );
+        // Nor through the default scope.
+        assert_eq!(
+            resolve(None, &offered, Some(&s("read offline_access")), ANY, CC),
+            Ok(s("read"))
+        );
+        // Ignored even where the server does not offer it; other scopes still checked.
+        assert_eq!(
+            resolve(Some("read offline_access"), &s("read"), None, ANY, CC),
+            Ok(s("read"))
+        );
+        assert_eq!(
+            resolve(Some("admin offline_access"), &offered, None, ANY, CC),
             Err(Reason::ScopeNotAllowed)
         );
     }

@@ -143,6 +143,54 @@ async fn o21_65_o21_78_client_may_only_obtain_its_registered_scopes() {
 }
 
 #[tokio::test]
+async fn mcp_14_o21_78_client_credentials_never_carry_offline_access() {
+    // OpenID Connect Core §11: `offline_access` is ignored outside the code flow, and this
+    // grant issues no refresh token (RFC 6749 §4.4.3). Ignored, not refused: the response
+    // states the scope granted.
+    let h = Harness::with(|b| b.scopes(["read", "write", "admin", "offline_access"]));
+    let restricted = cc_client(&h, Some("read")).await;
+    let open = cc_client(&h, None).await;
+    // Registered for the refresh grant as well: still no exemption to exploit here.
+    let (both, secret) = h
+        .register(NewClient {
+            scope: Some(Scope::parse("read").unwrap()),
+            ..NewClient::confidential(
+                Vec::new(),
+                vec![GrantType::ClientCredentials, GrantType::RefreshToken],
+            )
+        })
+        .await;
+    let both = (
+        both.id.as_str().to_owned(),
+        secret.unwrap().expose().to_owned(),
+    );
+    for client in [&restricted, &open, &both] {
+        let body = ok(cc(&h, client, &[("scope", "read offline_access")]).await);
+        assert_eq!(body["scope"], "read");
+        assert!(body.get("refresh_token").is_none(), "{body}");
+        let access = h.bearer(str_of(&body, "access_token")).await.unwrap();
+        assert!(!access.scope.contains("offline_access"));
+        // Asking for nothing else is asking for no scope: the default (`read`).
+        let body = ok(cc(&h, client, &[("scope", "offline_access")]).await);
+        assert_eq!(body["scope"], "read");
+    }
+    // The rest of the request is still checked against the client's registration.
+    assert_error_code(
+        &cc(&h, &restricted, &[("scope", "write offline_access")]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+    );
+    // A default scope naming it does not smuggle it in either.
+    let h = Harness::with(|b| {
+        b.scopes(["read", "offline_access"])
+            .default_scope(["read", "offline_access"])
+    });
+    let client = cc_client(&h, None).await;
+    let body = ok(cc(&h, &client, &[]).await);
+    assert_eq!(body["scope"], "read");
+}
+
+#[tokio::test]
 async fn o21_78_default_scope_outside_the_clients_restriction_is_invalid_scope() {
     let h = Harness::new();
     // The server's default is `read`; this client may only have `write`.

@@ -16,7 +16,8 @@ use http::StatusCode;
 use oauth_core::client_metadata_document::{ClientIdUrl, ClientMetadataFetcher, FetchError};
 use oauth_core::model::AuthMethod;
 use oauth_core::{
-    AuthorizationError, ConfigError, Issuer, NewClient, Provider, Reason, StoreAndFetcher,
+    AuthorizationError, ConfigError, EventSink, Issuer, NewClient, Provider, Reason, SecurityEvent,
+    StoreAndFetcher,
 };
 use oauth_store_memory::MemoryStore;
 use serde_json::{json, Value};
@@ -33,6 +34,14 @@ enum Answer {
     Status(u16),
     Redirect(u16),
     Timeout,
+    /// The fetcher has too many fetches in flight.
+    Busy,
+    /// The connection was refused.
+    Unreachable,
+    /// The resolver failed for now (not "no such name").
+    DnsFailure,
+    /// The name does not exist.
+    NoSuchHost,
 }
 
 /// A fetcher serving documents from a map, counting fetches and recording the size bound
@@ -72,6 +81,16 @@ impl ClientMetadataFetcher for StubFetcher {
             Some(Answer::Status(status)) => Err(FetchError::Status(status)),
             Some(Answer::Redirect(status)) => Err(FetchError::Redirect(status)),
             Some(Answer::Timeout) => Err(FetchError::Timeout),
+            Some(Answer::Busy) => Err(FetchError::Busy),
+            Some(Answer::Unreachable) => Err(FetchError::Connection(Box::new(
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            ))),
+            Some(Answer::DnsFailure) => Err(FetchError::Resolve(std::io::Error::other(
+                "temporary failure in name resolution",
+            ))),
+            Some(Answer::NoSuchHost) => Err(FetchError::Resolve(std::io::Error::from(
+                std::io::ErrorKind::NotFound,
+            ))),
             None => Err(FetchError::Status(404)),
         }
     }
@@ -561,16 +580,31 @@ async fn cimd_10_a_failed_fetch_is_not_remembered_by_the_machine() {
 #[tokio::test]
 async fn cimd_11_a_failed_fetch_aborts_the_authorization_request_with_an_error_page() {
     let (h, fetcher) = harness();
-    fetcher.serve(CLIENT, Answer::Timeout);
-    let result = h.begin_with(CLIENT, &[]).await;
-    let Err(error @ AuthorizationError::Fatal(_)) = result else {
-        panic!("expected an error page, got {result:?}");
-    };
-    assert_eq!(error.reason(), Some(Reason::ClientMetadataFetchFailed));
-    // Even for a logged-in user: the redirect URI is unknown without the document.
-    let page = error.into_response(Some(&oauth_core::model::UserId::new("alice")));
-    assert!(page.headers().get("location").is_none());
-    assert!(page.status().is_client_error());
+    // The client's fault (a 404) is a 400 page; a timeout, nobody's fault in particular,
+    // a 503 page (F3).
+    for (answer, reason, status) in [
+        (
+            Answer::Status(404),
+            Reason::ClientMetadataFetchFailed,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Answer::Timeout,
+            Reason::ClientMetadataUnavailable,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    ] {
+        fetcher.serve(CLIENT, answer);
+        let result = h.begin_with(CLIENT, &[]).await;
+        let Err(error @ AuthorizationError::Fatal(_)) = result else {
+            panic!("expected an error page, got {result:?}");
+        };
+        assert_eq!(error.reason(), Some(reason));
+        // Even for a logged-in user: the redirect URI is unknown without the document.
+        let page = error.into_response(Some(&oauth_core::model::UserId::new("alice")));
+        assert!(page.headers().get("location").is_none());
+        assert_eq!(page.status(), status);
+    }
 }
 
 #[tokio::test]
@@ -767,4 +801,164 @@ async fn grant_types_default_to_the_code_grant_as_in_dynamic_registration() {
     assert_eq!(status, StatusCode::OK, "{body}");
     // No refresh grant in the document: no refresh token.
     assert!(body.get("refresh_token").is_none(), "{body}");
+}
+
+// ---- F3: whose fault a failed fetch is; F5: introspection never fetches ----
+
+/// The failed client authentications reported to the event sink: (client id, reason).
+#[derive(Default)]
+struct AuthFailures(Mutex<Vec<(String, Reason)>>);
+
+impl EventSink for AuthFailures {
+    fn record(&self, event: &SecurityEvent<'_>) {
+        if let SecurityEvent::ClientAuthenticationFailed { client_id, reason } = event {
+            self.0
+                .lock()
+                .unwrap()
+                .push((client_id.as_str().to_owned(), *reason));
+        }
+    }
+}
+
+impl AuthFailures {
+    fn take(&self) -> Vec<(String, Reason)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// [`harness`] with the failed client authentications recorded.
+fn recording_harness() -> (Harness, Arc<StubFetcher>, Arc<AuthFailures>) {
+    let fetcher = Arc::new(StubFetcher::default());
+    fetcher.serve_json(CLIENT, &document(CLIENT));
+    let failures = Arc::new(AuthFailures::default());
+    let h = Harness::with({
+        let fetcher = fetcher.clone();
+        let failures = failures.clone();
+        move |b| {
+            b.client_id_metadata_documents(true)
+                .client_metadata_fetcher(fetcher)
+                .events(failures)
+        }
+    });
+    (h, fetcher, failures)
+}
+
+#[tokio::test]
+async fn cimd_f3_a_fetch_failure_that_is_not_the_clients_fault_is_503_without_an_authentication_failure(
+) {
+    let (h, fetcher, failures) = recording_harness();
+    let code = h.obtain_code(CLIENT).await;
+    for answer in [
+        Answer::Busy,
+        Answer::Timeout,
+        Answer::Unreachable,
+        Answer::DnsFailure,
+    ] {
+        fetcher.serve(CLIENT, answer);
+        // Authorization endpoint: an error page, 503.
+        let result = h.begin_with(CLIENT, &[]).await;
+        let Err(error @ AuthorizationError::Fatal(_)) = result else {
+            panic!("expected an error page, got {result:?}");
+        };
+        assert_eq!(error.reason(), Some(Reason::ClientMetadataUnavailable));
+        assert_eq!(
+            error.into_response(None).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // Token endpoint (the code is not touched: the client was never authenticated).
+        let (status, body, headers) = h.redeem_public(CLIENT, &code).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error_of(&body), "temporarily_unavailable");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers.get("www-authenticate").is_none());
+        // Revocation endpoint.
+        let response = h
+            .revoke_response(&[("token", "x"), ("client_id", CLIENT)], None)
+            .await;
+        let (status, body, _) = response_parts(&response);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error_of(&body), "temporarily_unavailable");
+        // Nothing was reported as a failed authentication of the client.
+        assert_eq!(failures.take(), vec![]);
+    }
+    // Once the document is reachable again, the very same code is redeemed.
+    fetcher.serve_json(CLIENT, &document(CLIENT));
+    let (status, body, _) = h.redeem_public(CLIENT, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn cimd_f3_an_invalid_document_or_a_refusing_server_stays_invalid_client_and_is_reported() {
+    let (h, fetcher, failures) = recording_harness();
+    let oversized = document_with(CLIENT, &json!({"software_version": "1".repeat(6000)}));
+    for (answer, reason) in [
+        (
+            Answer::Document(document("https://app.example/other.json").to_string()),
+            Reason::ClientMetadataClientIdMismatch,
+        ),
+        (
+            Answer::Document("not json".to_owned()),
+            Reason::ClientMetadataMalformed,
+        ),
+        (
+            Answer::Document(oversized.to_string()),
+            Reason::ClientMetadataTooLarge,
+        ),
+        (Answer::Redirect(302), Reason::ClientMetadataFetchFailed),
+        (Answer::Status(404), Reason::ClientMetadataFetchFailed),
+        (Answer::Status(500), Reason::ClientMetadataFetchFailed),
+        (Answer::NoSuchHost, Reason::ClientMetadataFetchFailed),
+    ] {
+        fetcher.serve(CLIENT, answer);
+        assert_eq!(refused(&h, CLIENT).await, reason);
+        let (status, body) = token_as(&h, CLIENT).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reason:?}");
+        assert_eq!(error_of(&body), "invalid_client", "{reason:?}");
+        let response = h
+            .revoke_response(&[("token", "x"), ("client_id", CLIENT)], None)
+            .await;
+        let (status, body, _) = response_parts(&response);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reason:?}");
+        assert_eq!(error_of(&body), "invalid_client", "{reason:?}");
+        assert_eq!(
+            failures.take(),
+            vec![(CLIENT.to_owned(), reason), (CLIENT.to_owned(), reason)]
+        );
+    }
+}
+
+#[tokio::test]
+async fn cimd_f5_introspection_refuses_a_url_client_id_before_any_fetch() {
+    let (h, fetcher, failures) = recording_harness();
+    // In the body, and in an Authorization header (with a made-up secret).
+    let response = h
+        .introspect_response(&[("token", "x"), ("client_id", CLIENT)], None)
+        .await;
+    let (status, body, _) = response_parts(&response);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body), "invalid_client");
+    let response = h
+        .introspect_response(&[("token", "x")], Some((CLIENT, "guess")))
+        .await;
+    let (status, body, headers) = response_parts(&response);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(&body), "invalid_client");
+    assert!(headers.contains_key("www-authenticate"));
+    // No outbound request, whatever the document would have said.
+    assert_eq!(fetcher.fetches(), 0);
+    // Refused like any public client, and reported as such.
+    assert_eq!(
+        failures.take(),
+        vec![
+            (CLIENT.to_owned(), Reason::PublicClientIntrospection),
+            (CLIENT.to_owned(), Reason::PublicClientIntrospection)
+        ]
+    );
+    // An id the server would refuse anyway (an unreachable document) changes nothing.
+    fetcher.serve(CLIENT, Answer::Timeout);
+    let response = h
+        .introspect_response(&[("token", "x"), ("client_id", CLIENT)], None)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(fetcher.fetches(), 0);
 }

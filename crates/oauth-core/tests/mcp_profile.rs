@@ -754,6 +754,56 @@ async fn mcp_14_offered_offline_access_is_accepted_from_any_client_and_the_grant
 }
 
 #[tokio::test]
+async fn mcp_14_offline_access_is_exempt_only_for_clients_that_may_get_refresh_tokens() {
+    let h = mcp();
+    // Registered `files:read` without the refresh grant: `offline_access` is outside its
+    // registration like any other scope, so the request is refused, not silently widened.
+    let (status, registered) = register_json(
+        &h,
+        json!({
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "scope": "files:read",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let id = str_of(&registered, "client_id");
+    let (reason, response) = expect_redirect(
+        h.begin_with(id, &[("scope", "files:read offline_access")])
+            .await,
+    );
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+    assert_eq!(location_params(&response)["error"], "invalid_scope");
+    assert!(h.begin_with(id, &[("scope", "files:read")]).await.is_ok());
+    // A client-credentials token never carries it: ignored, and the response says so.
+    let (status, registered) = register_json(
+        &h,
+        json!({
+            "grant_types": ["client_credentials", "refresh_token"],
+            "scope": "files:read",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let (status, body, _) = h
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "files:read offline_access"),
+            ],
+            Some((
+                str_of(&registered, "client_id"),
+                str_of(&registered, "client_secret"),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "files:read");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+}
+
+#[tokio::test]
 async fn mcp_14_required_offline_access_issues_refresh_tokens_only_when_approved() {
     let h = mcp_with(profile().offline_access(OfflineAccess::Required), |b| b);
     let asked = public_tokens_with_scope(&h, "files:read offline_access", None).await;

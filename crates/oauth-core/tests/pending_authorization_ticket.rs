@@ -477,6 +477,125 @@ async fn ticket_whose_client_scope_was_narrowed_is_redirected_invalid_scope() {
     assert_eq!(params["state"], "xyz");
 }
 
+/// A harness offering `offline_access`, and a public client registered for `read` only
+/// with the given grant types.
+async fn offline_access_client(grant_types: Vec<GrantType>) -> (Harness, Client) {
+    let h = Harness::with(|b| b.scopes(["read", "write", "admin", "offline_access"]));
+    let client = h
+        .register(NewClient {
+            scope: Some(Scope::parse("read").unwrap()),
+            grant_types,
+            ..NewClient::public(vec![REDIRECT.to_owned()])
+        })
+        .await
+        .0;
+    (h, client)
+}
+
+#[tokio::test]
+async fn o21_78_mcp_14_offline_access_passes_the_ticket_like_the_request() {
+    // Registered `read` and the refresh grant: `offline_access` is exempt from the
+    // registered scope at the request, and the same rule holds when the ticket resumes.
+    let (h, client) =
+        offline_access_client(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]).await;
+    let pending = h
+        .begin_with(client.id.as_str(), &[("scope", "read offline_access")])
+        .await
+        .unwrap();
+    let ticket = h.provider.seal_ticket(&pending, BINDING).unwrap();
+    let resumed = resume(&h, &ticket, BINDING).await.unwrap();
+    assert_eq!(
+        resumed.scope(),
+        &Scope::parse("read offline_access").unwrap()
+    );
+    let response = h.complete(resumed, approval("alice", None)).await.unwrap();
+    let code = location_params(&response)["code"].clone();
+    let (status, body, _) = h.redeem_public(client.id.as_str(), &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "offline_access read");
+    assert!(body.get("refresh_token").is_some(), "{body}");
+
+    // The exemption is no door to other scopes, at either step.
+    let (reason, _) = expect_redirect(
+        h.begin_with(client.id.as_str(), &[("scope", "write offline_access")])
+            .await,
+    );
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+
+    // The client loses the refresh grant while the user is on the consent page: the
+    // resumed ticket is judged by the same rule as a new request, so it is refused.
+    let pending = h
+        .begin_with(client.id.as_str(), &[("scope", "read offline_access")])
+        .await
+        .unwrap();
+    let ticket = h.provider.seal_ticket(&pending, BINDING).unwrap();
+    let changed = Client {
+        grant_types: vec![GrantType::AuthorizationCode],
+        ..client.clone()
+    };
+    h.provider.store().put_client(&changed).await.unwrap();
+    let (reason, response) = expect_redirect(resume(&h, &ticket, BINDING).await);
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+    assert_eq!(location_params(&response)["error"], "invalid_scope");
+    // ... exactly as a new request now is.
+    let (reason, _) = expect_redirect(
+        h.begin_with(client.id.as_str(), &[("scope", "read offline_access")])
+            .await,
+    );
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+}
+
+#[tokio::test]
+async fn o21_78_mcp_14_offline_access_is_restricted_for_clients_without_the_refresh_grant() {
+    // A client that can never get a refresh token has no exemption: its registered scope
+    // decides, for `offline_access` as for any other scope.
+    let (h, client) = offline_access_client(vec![GrantType::AuthorizationCode]).await;
+    let (reason, _) = expect_redirect(
+        h.begin_with(client.id.as_str(), &[("scope", "read offline_access")])
+            .await,
+    );
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+    // Nor when the server issues no refresh tokens at all.
+    let h = Harness::with(|b| {
+        b.scopes(["read", "offline_access"])
+            .issue_refresh_tokens(false)
+    });
+    let client = h
+        .register(NewClient {
+            scope: Some(Scope::parse("read").unwrap()),
+            ..NewClient::public(vec![REDIRECT.to_owned()])
+        })
+        .await
+        .0;
+    let (reason, _) = expect_redirect(
+        h.begin_with(client.id.as_str(), &[("scope", "read offline_access")])
+            .await,
+    );
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+    // A client that registered `offline_access` itself may ask for it (and still gets no
+    // refresh token without the grant).
+    let h = Harness::with(|b| b.scopes(["read", "offline_access"]));
+    let client = h
+        .register(NewClient {
+            scope: Some(Scope::parse("read offline_access").unwrap()),
+            grant_types: vec![GrantType::AuthorizationCode],
+            ..NewClient::public(vec![REDIRECT.to_owned()])
+        })
+        .await
+        .0;
+    let pending = h
+        .begin_with(client.id.as_str(), &[("scope", "read offline_access")])
+        .await
+        .unwrap();
+    let ticket = h.provider.seal_ticket(&pending, BINDING).unwrap();
+    let resumed = resume(&h, &ticket, BINDING).await.unwrap();
+    let response = h.complete(resumed, approval("alice", None)).await.unwrap();
+    let code = location_params(&response)["code"].clone();
+    let (status, body, _) = h.redeem_public(client.id.as_str(), &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+}
+
 // ---- The host's approval ----
 
 #[tokio::test]

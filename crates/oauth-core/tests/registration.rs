@@ -860,6 +860,84 @@ async fn dcr_16_o21_78_dynamically_registered_clients_get_restricted_scopes() {
 }
 
 #[tokio::test]
+async fn dcr_5_dcr_16_over_long_metadata_lists_are_refused() {
+    use oauth_core::registration::{
+        MAX_CONTACTS, MAX_GRANT_TYPES, MAX_LOCALIZED_MEMBERS, MAX_REDIRECT_URIS, MAX_RESPONSE_TYPES,
+    };
+    // A body limit far above the default, so only the list bounds stand in the way.
+    let h = Harness::with(|b| {
+        b.endpoints(Endpoints {
+            registration: Some("/register".into()),
+            ..Default::default()
+        })
+        .registration(RegistrationPolicy::open())
+        .max_body_bytes(4 * 1024 * 1024)
+    });
+    let uris = |n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| format!("https://client.example/cb{i}"))
+            .collect()
+    };
+    let contacts =
+        |n: usize| -> Vec<String> { (0..n).map(|i| format!("ops{i}@client.example")).collect() };
+    // At the bound: accepted.
+    let mut localized = json!({ "redirect_uris": uris(MAX_REDIRECT_URIS) });
+    for i in 0..MAX_LOCALIZED_MEMBERS {
+        localized[format!("client_name#x-{i}")] = json!("Name");
+    }
+    localized["contacts"] = json!(contacts(MAX_CONTACTS));
+    let body = h.registered(&localized).await;
+    assert_eq!(strings(&body, "redirect_uris").len(), MAX_REDIRECT_URIS);
+
+    // One over: refused, whatever the list.
+    let mut too_many_localized = minimal();
+    for i in 0..=MAX_LOCALIZED_MEMBERS {
+        too_many_localized[format!("client_name#x-{i}")] = json!("Name");
+    }
+    let cases = [
+        json!({ "redirect_uris": uris(MAX_REDIRECT_URIS + 1) }),
+        json!({ "redirect_uris": [REDIRECT], "contacts": contacts(MAX_CONTACTS + 1) }),
+        json!({
+            "redirect_uris": [REDIRECT],
+            "grant_types": vec!["authorization_code"; MAX_GRANT_TYPES + 1],
+        }),
+        json!({
+            "redirect_uris": [REDIRECT],
+            "response_types": vec!["code"; MAX_RESPONSE_TYPES + 1],
+        }),
+        too_many_localized,
+        // Repeats count: the bound is checked before they are removed, so a huge list of
+        // one value costs no more than a short one.
+        json!({ "redirect_uris": vec![REDIRECT; 100_000] }),
+    ];
+    for metadata in cases {
+        let (status, body, _) = h.register_json(&metadata).await;
+        assert_error(status, &body, "invalid_client_metadata");
+        assert_eq!(
+            body["error_description"],
+            Reason::RegistrationTooManyValues.description()
+        );
+    }
+}
+
+#[tokio::test]
+async fn dcr_5_repeated_list_values_are_kept_once_in_order() {
+    let h = Harness::open_registration();
+    let other = "https://client.example/other";
+    let body = h
+        .registered(&json!({
+            "redirect_uris": [other, REDIRECT, other, REDIRECT],
+            "contacts": ["b@client.example", "a@client.example", "b@client.example"],
+        }))
+        .await;
+    assert_eq!(strings(&body, "redirect_uris"), [other, REDIRECT]);
+    assert_eq!(
+        strings(&body, "contacts"),
+        ["b@client.example", "a@client.example"]
+    );
+}
+
+#[tokio::test]
 async fn a_hook_that_adjusts_into_invalid_metadata_is_a_server_error() {
     let h = Harness::with_registration(RegistrationPolicy::open().hook(Arc::new(
         |registration: &ClientRegistration, _: &RegistrationContext<'_>| {

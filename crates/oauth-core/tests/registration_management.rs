@@ -321,9 +321,11 @@ async fn dcrm_6_put_replaces_the_metadata_and_omitted_members_are_removed() {
     for removed in ["logo_uri", "contacts", "client_name#fr"] {
         assert!(body.get(removed).is_none(), "{removed} in {body}");
     }
-    // Omitted members take their defaults again (RFC 7592 §2.2).
+    // Omitted members take their defaults again (RFC 7592 §2.2), except `scope`, which
+    // keeps the registered one: the registration default (every offered scope) would
+    // widen the client.
     assert_eq!(body["grant_types"], json!(["authorization_code"]));
-    assert_eq!(str_of(&body, "scope"), "admin read write");
+    assert_eq!(str_of(&body, "scope"), "read write");
     assert_eq!(
         str_of(&body, "token_endpoint_auth_method"),
         "client_secret_basic"
@@ -511,6 +513,13 @@ async fn dcrm_7_updates_are_validated_like_registrations() {
             "invalid_client_metadata",
         ),
         ("scope", json!("read delete"), "invalid_client_metadata"),
+        (
+            "redirect_uris",
+            json!((0..33)
+                .map(|i| format!("https://client.example/cb{i}"))
+                .collect::<Vec<_>>()),
+            "invalid_client_metadata",
+        ),
     ];
     for (member, value, code) in cases {
         let mut update = update_of(&registered, confidential());
@@ -601,6 +610,201 @@ async fn dcrm_7_the_hook_reviews_updates_too() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Initial access tokens of the narrowing scenario (test values, secrets nowhere).
+const IAT_LOW: &str = "iat-low-0123456789abcdefghijklmnopqrstuvwxyz";
+const IAT_HIGH: &str = "iat-high-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// What the narrowing hook saw: whether it was an update, and the label.
+type Seen = Arc<std::sync::Mutex<Vec<(bool, Option<String>)>>>;
+
+/// Registration protected by two initial access tokens, `low` and `high`, with a hook that
+/// narrows every `low` registration (and update) to `read` and the code grant, and tries
+/// to forge the stored label while at it.
+fn narrowing_harness() -> (Harness, Seen) {
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let hook = move |registration: &ClientRegistration, context: &RegistrationContext<'_>| {
+        let update = matches!(
+            context.operation,
+            oauth_core::RegistrationOperation::Update(_)
+        );
+        log.lock()
+            .unwrap()
+            .push((update, context.initial_access_token.map(str::to_owned)));
+        if context.initial_access_token != Some("low") {
+            return RegistrationVerdict::Accept;
+        }
+        let mut narrowed = registration.clone();
+        narrowed.scope = Some(oauth_core::Scope::parse("read").unwrap());
+        narrowed.grant_types = vec![oauth_core::model::GrantType::AuthorizationCode];
+        narrowed.metadata.initial_access_token_label = Some("forged".to_owned());
+        RegistrationVerdict::Adjust(Box::new(narrowed))
+    };
+    let policy = RegistrationPolicy::initial_access_tokens([
+        ("low", oauth_core::Secret::new(IAT_LOW.to_owned())),
+        ("high", oauth_core::Secret::new(IAT_HIGH.to_owned())),
+    ])
+    .hook(Arc::new(hook));
+    (Harness::with_registration(policy), seen)
+}
+
+async fn register_with_token(h: &Harness, token: &str, metadata: &Value) -> Value {
+    let body = serde_json::to_vec(metadata).unwrap();
+    let authorization = format!("Bearer {token}");
+    let request = registration_request(
+        &body,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &authorization),
+        ],
+    );
+    let (status, registered, _) = response_parts(&h.provider.handle(&request).await);
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    registered
+}
+
+#[tokio::test]
+async fn dcrm_6_dcrm_7_a_registration_the_hook_narrowed_cannot_be_widened_by_update() {
+    let (h, seen) = narrowing_harness();
+    // Registered with the `low` token, asking for everything: narrowed to `read`.
+    let registered = register_with_token(&h, IAT_LOW, &public()).await;
+    assert_eq!(str_of(&registered, "scope"), "read");
+    assert_eq!(registered["grant_types"], json!(["authorization_code"]));
+    // The label is stored (the server's, not the hook's forgery) and never shown.
+    let client = stored(&h, &registered).await.unwrap();
+    assert_eq!(
+        client.metadata.initial_access_token_label.as_deref(),
+        Some("low")
+    );
+    let (_, read, _) = h.configure(Method::GET, &registered, None).await;
+    let members = read.as_object().unwrap();
+    assert!(
+        members
+            .iter()
+            .all(|(name, value)| !name.contains("initial_access") && value != "low"),
+        "{read}"
+    );
+
+    // PUT without `scope` keeps `read` (not every offered scope), and the hook sees the
+    // update with the label the client registered with. A label in the body is ignored.
+    let mut update = update_of(
+        &registered,
+        json!({
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "client_name": "Renamed",
+            "initial_access_token_label": "high",
+        }),
+    );
+    let (status, body, _) = h.configure(Method::PUT, &registered, Some(&update)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(str_of(&body, "scope"), "read");
+    assert_eq!(body["grant_types"], json!(["authorization_code"]));
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&(true, Some("low".to_owned())))
+    );
+    let client = stored(&h, &registered).await.unwrap();
+    assert_eq!(
+        client.metadata.initial_access_token_label.as_deref(),
+        Some("low")
+    );
+
+    // PUT asking for `admin` (or `read write`), or adding the refresh grant: 400, and the
+    // hook is not even asked.
+    let asked = seen.lock().unwrap().len();
+    for (member, value) in [
+        ("scope", json!("admin")),
+        ("scope", json!("read write")),
+        (
+            "grant_types",
+            json!(["authorization_code", "refresh_token"]),
+        ),
+    ] {
+        update[member] = value.clone();
+        let (status, body, _) = h.configure(Method::PUT, &registered, Some(&update)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{member}: {body}");
+        assert_eq!(error_of(&body), "invalid_client_metadata");
+        assert_eq!(
+            body["error_description"],
+            Reason::RegistrationUpdateWidens.description()
+        );
+        update.as_object_mut().unwrap().remove(member);
+    }
+    assert_eq!(seen.lock().unwrap().len(), asked);
+    let client = stored(&h, &registered).await.unwrap();
+    assert_eq!(client.scope.unwrap().to_string(), "read");
+    assert_eq!(
+        client.grant_types,
+        [oauth_core::model::GrantType::AuthorizationCode]
+    );
+
+    // The restriction holds where it matters.
+    let id = str_of(&registered, "client_id");
+    let (reason, _) = expect_redirect(h.begin_with(id, &[("scope", "write")]).await);
+    assert_eq!(reason, Reason::ScopeNotAllowed);
+
+    // A `high` client is not narrowed, and its updates carry its own label.
+    let high = register_with_token(&h, IAT_HIGH, &public()).await;
+    assert_eq!(str_of(&high, "scope"), "admin read write");
+    let (status, _, _) = h
+        .configure(Method::PUT, &high, Some(&update_of(&high, public())))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&(true, Some("high".to_owned())))
+    );
+}
+
+#[tokio::test]
+async fn dcrm_7_updates_may_narrow_but_never_widen() {
+    let h = Harness::open_registration();
+    let registered = h.registered(&confidential()).await;
+    // Narrowing scope and grant types is an ordinary update.
+    let mut update = update_of(&registered, confidential());
+    update["scope"] = json!("read");
+    update["grant_types"] = json!(["client_credentials"]);
+    update.as_object_mut().unwrap().remove("redirect_uris");
+    let (status, body, _) = h.configure(Method::PUT, &registered, Some(&update)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(str_of(&body, "scope"), "read");
+    assert_eq!(body["grant_types"], json!(["client_credentials"]));
+    // Widening again is refused; the default grant type (`authorization_code`, when
+    // `grant_types` is omitted) is a widening too.
+    for (member, value) in [
+        ("scope", json!("read write")),
+        (
+            "grant_types",
+            json!(["client_credentials", "refresh_token"]),
+        ),
+    ] {
+        let mut widened = update.clone();
+        widened[member] = value.clone();
+        let (status, body, _) = h.configure(Method::PUT, &registered, Some(&widened)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{member}: {body}");
+        assert_eq!(
+            body["error_description"],
+            Reason::RegistrationUpdateWidens.description()
+        );
+    }
+    let mut defaulted = update_of(&registered, confidential());
+    defaulted.as_object_mut().unwrap().remove("grant_types");
+    defaulted["scope"] = json!("read");
+    let (status, body, _) = h
+        .configure(Method::PUT, &registered, Some(&defaulted))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["error_description"],
+        Reason::RegistrationUpdateWidens.description()
+    );
+    // Without a hook, no label: open registration stores none.
+    let client = stored(&h, &registered).await.unwrap();
+    assert_eq!(client.metadata.initial_access_token_label, None);
+    assert_eq!(client.scope.unwrap().to_string(), "read");
 }
 
 // ---- DCRM-8 ----

@@ -131,6 +131,7 @@ pub fn client(id: &ClientId) -> Client {
             ]
             .into_iter()
             .collect(),
+            initial_access_token_label: Some("partner".to_owned()),
         },
         registration_token: Some(SecretDigest {
             key_id: KeyId::new("test-key").unwrap(),

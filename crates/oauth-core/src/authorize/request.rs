@@ -310,7 +310,8 @@ fn validate_parameters(
         params.single("scope")?,
         &config.scopes,
         config.default_scope.as_ref(),
-        client.scope.as_ref(),
+        scope::ClientScope::of(config, client),
+        scope::ScopeRequest::Authorization,
     )?;
     let resources = resource::resolve(
         params.all("resource"),

@@ -19,7 +19,7 @@ use crate::machine::Machine;
 use crate::model::{Client, ClientId, GrantType};
 use crate::pkce::CodeChallenge;
 use crate::resource::ResourceSet;
-use crate::scope::Scope;
+use crate::scope::{self, ClientScope, Scope};
 use crate::time::UnixTime;
 
 /// The largest ticket accepted, before decoding.
@@ -197,11 +197,11 @@ pub(crate) fn revalidate(
     // `unauthorized_client`, a scope the client may no longer request `invalid_scope`.
     let withdrawn = if !client.allows_grant(GrantType::AuthorizationCode) {
         Some(Reason::GrantTypeNotAllowed)
-    } else if client
-        .scope
-        .as_ref()
-        .is_some_and(|allowed| !payload.scope.is_subset_of(allowed))
-    {
+    } else if !scope::client_allows(
+        &payload.scope,
+        &machine.config.scopes,
+        ClientScope::of(&machine.config, client),
+    ) {
         Some(Reason::ScopeNotAllowed)
     } else {
         None

@@ -1,5 +1,6 @@
 //! The client-credentials grant (OAuth 2.1 §4.2): confidential clients only, no refresh
-//! token (RFC 6749 §4.4.3). The token's grant has the client itself as subject, so a
+//! token (RFC 6749 §4.4.3), so `offline_access` is ignored in its scope
+//! ([`scope::resolve`]). The token's grant has the client itself as subject, so a
 //! resource server never mistakes it for a user's token (OAuth 2.1 §7.4).
 
 use crate::error::Reason;
@@ -18,7 +19,8 @@ pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
             requested,
             &config.scopes,
             config.default_scope.as_ref(),
-            request.client.scope.as_ref(),
+            scope::ClientScope::of(config, &request.client),
+            scope::ScopeRequest::ClientCredentials,
         )
     }) {
         Ok(scope) => scope,

@@ -1,8 +1,9 @@
 //! RFC 7591 client metadata: reading the JSON request, the registration rules, and the
 //! client information response.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::hash::Hash;
 
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
@@ -18,7 +19,10 @@ use crate::redirect_uri::validate_for_registration;
 use crate::scope::Scope;
 use crate::secret::Secret;
 
-use super::{response_types, ClientRegistration};
+use super::{
+    response_types, ClientRegistration, MAX_CONTACTS, MAX_GRANT_TYPES, MAX_LOCALIZED_MEMBERS,
+    MAX_REDIRECT_URIS, MAX_RESPONSE_TYPES,
+};
 
 /// Members that may carry a language tag (RFC 7591 §2.2), and whether each is a URI.
 const LOCALIZABLE: &[(&str, bool)] = &[
@@ -106,6 +110,8 @@ pub(crate) struct ParsedRegistration {
     pub(super) client_secret: Option<Value>,
     /// Whether a member only the server sets is present (only an update refuses it).
     pub(super) has_server_member: bool,
+    /// Whether `scope` was sent (an update without it keeps the client's scope).
+    pub(super) scope_given: bool,
 }
 
 fn present<'a>(members: &'a BTreeMap<String, Value>, name: &str) -> Option<&'a Value> {
@@ -127,14 +133,17 @@ fn string(
 }
 
 /// An array-of-strings member: absent and `null` are empty; another type, or an item that
-/// is not a string, is `malformed`.
+/// is not a string, is `malformed`; more than `max` items (repeats included) is
+/// [`Reason::RegistrationTooManyValues`], decided before any item is read.
 fn strings(
     members: &BTreeMap<String, Value>,
     name: &str,
     malformed: Reason,
+    max: usize,
 ) -> Result<Vec<String>, Reason> {
     match present(members, name) {
         None => Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() > max => Err(Reason::RegistrationTooManyValues),
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| item.as_str().map(str::to_owned).ok_or(malformed))
@@ -143,14 +152,13 @@ fn strings(
     }
 }
 
-fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
+/// `items` without repeats, in first-seen order, in linear time.
+fn dedup<T: Eq + Hash + Clone>(items: Vec<T>) -> Vec<T> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
 }
 
 /// A BCP 47 language tag, checked for shape only: alphanumeric subtags of 1 to 8
@@ -187,10 +195,11 @@ pub(crate) fn parse_registration(
         members,
         "redirect_uris",
         Reason::RegistrationInvalidRedirectUri,
+        MAX_REDIRECT_URIS,
     )?);
 
     let mut grant_types = Vec::new();
-    for name in strings(members, "grant_types", malformed)? {
+    for name in strings(members, "grant_types", malformed, MAX_GRANT_TYPES)? {
         grant_types.push(GrantType::parse(&name).ok_or(Reason::RegistrationUnsupportedGrantType)?);
     }
     let grant_types = if grant_types.is_empty() {
@@ -199,7 +208,8 @@ pub(crate) fn parse_registration(
         dedup(grant_types)
     };
 
-    let requested_response_types = strings(members, "response_types", malformed)?;
+    let requested_response_types =
+        strings(members, "response_types", malformed, MAX_RESPONSE_TYPES)?;
     if requested_response_types.iter().any(|t| t != "code") {
         return Err(Reason::RegistrationUnsupportedResponseType);
     }
@@ -219,7 +229,9 @@ pub(crate) fn parse_registration(
         },
     };
 
-    let scope = match string(members, "scope", malformed)? {
+    let requested_scope = string(members, "scope", malformed)?;
+    let scope_given = requested_scope.is_some();
+    let scope = match requested_scope {
         Some(text) => Some(Scope::parse(&text).map_err(|_| Reason::RegistrationMalformedScope)?),
         None if offered.is_empty() => None,
         None => Some(offered.clone()),
@@ -238,6 +250,9 @@ pub(crate) fn parse_registration(
             Value::String(text) if text.is_empty() => {}
             Value::String(text) => {
                 localized.insert(name.clone(), text.clone());
+                if localized.len() > MAX_LOCALIZED_MEMBERS {
+                    return Err(Reason::RegistrationTooManyValues);
+                }
             }
             _ => return Err(malformed),
         }
@@ -248,10 +263,12 @@ pub(crate) fn parse_registration(
         logo_uri: string(members, "logo_uri", malformed)?,
         tos_uri: string(members, "tos_uri", malformed)?,
         policy_uri: string(members, "policy_uri", malformed)?,
-        contacts: dedup(strings(members, "contacts", malformed)?),
+        contacts: dedup(strings(members, "contacts", malformed, MAX_CONTACTS)?),
         software_id: string(members, "software_id", malformed)?,
         software_version: string(members, "software_version", malformed)?,
         localized,
+        // Never the client's to set: the server records it (registration/mod.rs).
+        initial_access_token_label: None,
     };
 
     Ok(ParsedRegistration {
@@ -270,6 +287,7 @@ pub(crate) fn parse_registration(
         has_server_member: SERVER_MEMBERS
             .iter()
             .any(|name| present(members, name).is_some()),
+        scope_given,
     })
 }
 
@@ -301,6 +319,14 @@ pub(crate) fn check(registration: &ClientRegistration, offered: &Scope) -> Resul
     if registration.grant_types.is_empty() {
         return Err(Reason::RegistrationUnsupportedGrantType);
     }
+    let metadata = &registration.metadata;
+    if registration.redirect_uris.len() > MAX_REDIRECT_URIS
+        || registration.grant_types.len() > MAX_GRANT_TYPES
+        || metadata.contacts.len() > MAX_CONTACTS
+        || metadata.localized.len() > MAX_LOCALIZED_MEMBERS
+    {
+        return Err(Reason::RegistrationTooManyValues);
+    }
     for uri in &registration.redirect_uris {
         validate_for_registration(uri).map_err(|_| Reason::RegistrationInvalidRedirectUri)?;
     }
@@ -323,7 +349,6 @@ pub(crate) fn check(registration: &ClientRegistration, offered: &Scope) -> Resul
             return Err(Reason::RegistrationScopeNotOffered);
         }
     }
-    let metadata = &registration.metadata;
     let uris = [
         &metadata.client_uri,
         &metadata.logo_uri,
@@ -541,6 +566,40 @@ mod tests {
         ] {
             assert!(!is_text(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dedup_keeps_the_first_of_each_value_in_order() {
+        assert_eq!(dedup(vec![3, 1, 3, 2, 1]), [3, 1, 2]);
+        assert_eq!(dedup(Vec::<String>::new()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn list_bounds_hold_for_what_a_hook_returns_too() {
+        let registration = |uris: usize| ClientRegistration {
+            redirect_uris: (0..uris)
+                .map(|i| format!("https://client.example/cb{i}"))
+                .collect(),
+            token_endpoint_auth_method: AuthMethod::None,
+            grant_types: vec![GrantType::AuthorizationCode],
+            scope: None,
+            client_name: None,
+            metadata: ClientMetadata::default(),
+        };
+        assert_eq!(
+            check(&registration(MAX_REDIRECT_URIS), &Scope::empty()),
+            Ok(())
+        );
+        assert_eq!(
+            check(&registration(MAX_REDIRECT_URIS + 1), &Scope::empty()),
+            Err(Reason::RegistrationTooManyValues)
+        );
+        let mut contacts = registration(1);
+        contacts.metadata.contacts = vec!["a@client.example".to_owned(); MAX_CONTACTS + 1];
+        assert_eq!(
+            check(&contacts, &Scope::empty()),
+            Err(Reason::RegistrationTooManyValues)
+        );
     }
 
     #[test]

@@ -50,7 +50,11 @@
 //!   `client_uri`, `logo_uri`, `tos_uri`, `policy_uri` (and their language-tagged
 //!   variants, RFC 7591 §2.2) must be https URLs; text members must not contain control
 //!   or bidirectional-override characters (a name shown on the consent page must read as
-//!   it is).
+//!   it is). Lists are bounded: at most [`MAX_REDIRECT_URIS`] redirect URIs,
+//!   [`MAX_CONTACTS`] contacts, [`MAX_GRANT_TYPES`] grant types, [`MAX_RESPONSE_TYPES`]
+//!   response types and [`MAX_LOCALIZED_MEMBERS`] language-tagged members, counted before
+//!   repeats are removed; more is 400 `invalid_client_metadata` (registration is often
+//!   open to anyone, so its work is bounded by more than the body size).
 //! - **Credentials.** The client id is drawn by the server
 //!   ([`Machine::register_client`]); a confidential client gets a secret, returned once
 //!   and stored only as its keyed digest; every client gets a registration access token
@@ -59,14 +63,28 @@
 //! - **Reading** (`GET`) returns the metadata as stored: no `client_secret` and no
 //!   `registration_access_token`, because only their digests exist.
 //! - **Updating** (`PUT`) replaces the metadata (omitted members take their defaults,
-//!   RFC 7592 §2.2); the body must carry `client_id` equal to the path's, must not carry
+//!   RFC 7592 §2.2), with one exception: an omitted `scope` keeps the client's current
+//!   scope (less any scope the server no longer offers), not every offered scope. The
+//!   body must carry `client_id` equal to the path's, must not carry
 //!   `registration_access_token`, `registration_client_uri`, `client_secret_expires_at` or
-//!   `client_id_issued_at`, and a `client_secret`, if sent, must be the current one. The
-//!   secret and the registration access token are **not rotated** on update: a client
-//!   whose response is lost keeps working credentials (RFC 7592 §3 makes rotation
-//!   optional), and neither is ever sent anywhere but to its owner. The client type cannot
-//!   change (`none` ⇄ a secret method is 400), so one client id never acts as both types
-//!   (OAuth 2.1 §2.1): a public client updating must repeat `"none"`.
+//!   `client_id_issued_at`, and a `client_secret`, if sent, must be the current one.
+//! - **Updates never widen.** An update asking for a `scope` or a grant type the client is
+//!   not registered for now is 400 `invalid_client_metadata` (RFC 7592 §2.2 lets the
+//!   server refuse or replace values), before the hook runs. Otherwise a client whose
+//!   registration was narrowed (by the hook, for the initial access token it presented)
+//!   could undo that with its registration access token, which the initial access token
+//!   policy never sees. Narrowing is always allowed, so a client that narrowed itself
+//!   needs a new registration to widen again; the host can still widen a client through
+//!   the hook's [`RegistrationVerdict::Adjust`] (its explicit decision) or by updating the
+//!   record itself. The hook sees updates with the label of the initial access token the
+//!   client registered with ([`ClientMetadata::initial_access_token_label`]), as it saw
+//!   the registration.
+//! - **Credentials on update.** The secret and the registration access token are **not
+//!   rotated** on update: a client whose response is lost keeps working credentials
+//!   (RFC 7592 §3 makes rotation optional), and neither is ever sent anywhere but to its
+//!   owner. The client type cannot change (`none` ⇄ a secret method is 400), so one client
+//!   id never acts as both types (OAuth 2.1 §2.1): a public client updating must repeat
+//!   `"none"`.
 //! - **Deleting** (`DELETE`) removes the client with
 //!   [`Store::delete_client`](crate::Store::delete_client), which cascades to all its
 //!   grants, codes and tokens; 204. [`RegistrationPolicy::allow_client_deletion`] can turn
@@ -117,6 +135,18 @@ use steps::ManagementRequest;
 /// The least length of a host-supplied initial access token, in bytes.
 pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
 
+/// The most `redirect_uris` a registration may list (repeats included); more is 400
+/// `invalid_client_metadata`.
+pub const MAX_REDIRECT_URIS: usize = 32;
+/// The most `contacts` a registration may list (repeats included).
+pub const MAX_CONTACTS: usize = 16;
+/// The most `grant_types` a registration may list (repeats included).
+pub const MAX_GRANT_TYPES: usize = 8;
+/// The most `response_types` a registration may list (repeats included).
+pub const MAX_RESPONSE_TYPES: usize = 8;
+/// The most language-tagged members (`client_name#fr`, ...) a registration may carry.
+pub const MAX_LOCALIZED_MEMBERS: usize = 64;
+
 /// The longest client-secret lifetime a policy may set: ten years, in seconds.
 const MAX_SECRET_LIFETIME: u64 = 10 * 365 * 24 * 3600;
 
@@ -165,7 +195,11 @@ pub(crate) fn response_types(grant_types: &[GrantType]) -> &'static [&'static st
 pub enum RegistrationOperation<'a> {
     /// A new client (RFC 7591).
     Register,
-    /// An update of this client (RFC 7592 §2.2), as it is stored now.
+    /// An update of this client (RFC 7592 §2.2), as it is stored now. The update reaching
+    /// the hook never asks for more than this registration has: a `scope` or
+    /// `grant_types` beyond the current ones was already refused, and an update without
+    /// `scope` keeps the current one. What the hook returns as
+    /// [`Adjust`](RegistrationVerdict::Adjust) is the host's own decision and may differ.
     Update(&'a Client),
 }
 
@@ -175,8 +209,10 @@ pub enum RegistrationOperation<'a> {
 pub struct RegistrationContext<'a> {
     /// Registration or update.
     pub operation: RegistrationOperation<'a>,
-    /// The label of the initial access token the request presented, when the policy
-    /// requires one (registration only).
+    /// The label of the initial access token the client registered with, when the policy
+    /// required one: the token presented, on registration; the one recorded at
+    /// registration ([`ClientMetadata::initial_access_token_label`]), on an update. `None`
+    /// for a client registered without one (or before labels were recorded).
     pub initial_access_token: Option<&'a str>,
     /// The time of the request.
     pub now: UnixTime,
@@ -190,7 +226,10 @@ pub enum RegistrationVerdict {
     Accept,
     /// Register these values instead (for example a narrower scope). They are validated
     /// again like a request; a hook that returns invalid metadata gets a 500
-    /// `server_error` and an error in the log.
+    /// `server_error` and an error in the log. The metadata's
+    /// [`initial_access_token_label`](ClientMetadata::initial_access_token_label) is the
+    /// server's and is restored, whatever the hook returns. On an update, this is the one
+    /// way to give a client more `scope` or `grant_types` than it has.
     Adjust(Box<ClientRegistration>),
     /// Refuse: 400 `invalid_client_metadata` with a fixed description. The host's code is
     /// logged, never sent.
@@ -567,7 +606,8 @@ impl Machine {
             return Err(fail(Reason::RegistrationWrongContentType));
         }
         let members = parse_members(body).map_err(fail)?;
-        let parsed = parse_registration(&members, &self.config.scopes).map_err(fail)?;
+        let mut parsed = parse_registration(&members, &self.config.scopes).map_err(fail)?;
+        parsed.registration.metadata.initial_access_token_label = label.map(str::to_owned);
         check(&parsed.registration, &self.config.scopes).map_err(fail)?;
         let context = RegistrationContext {
             operation: RegistrationOperation::Register,
@@ -578,32 +618,36 @@ impl Machine {
         self.new_registered_client(registration, now).map_err(fail)
     }
 
-    /// Applies the host's hook to a validated registration.
+    /// Applies the host's hook to a validated registration. The result carries the
+    /// context's initial access token label, whatever the hook returned.
     fn review(
         &self,
         registration: ClientRegistration,
         context: &RegistrationContext<'_>,
     ) -> Result<ClientRegistration, Reason> {
-        let Some(hook) = &self.config.registration.hook else {
-            return Ok(registration);
-        };
-        match hook.review(&registration, context) {
-            RegistrationVerdict::Accept => Ok(registration),
-            RegistrationVerdict::Reject(code) => {
-                tracing::info!(policy = code, "registration refused by the host's policy");
-                Err(Reason::RegistrationRefusedByPolicy)
-            }
-            RegistrationVerdict::Adjust(adjusted) => {
-                if let Err(reason) = check(&adjusted, &self.config.scopes) {
-                    tracing::error!(
-                        ?reason,
-                        "the registration hook returned metadata that breaks the registration rules"
-                    );
-                    return Err(Reason::InternalFailure);
+        let mut reviewed = match &self.config.registration.hook {
+            None => registration,
+            Some(hook) => match hook.review(&registration, context) {
+                RegistrationVerdict::Accept => registration,
+                RegistrationVerdict::Reject(code) => {
+                    tracing::info!(policy = code, "registration refused by the host's policy");
+                    return Err(Reason::RegistrationRefusedByPolicy);
                 }
-                Ok(*adjusted)
-            }
-        }
+                RegistrationVerdict::Adjust(adjusted) => {
+                    if let Err(reason) = check(&adjusted, &self.config.scopes) {
+                        tracing::error!(
+                            ?reason,
+                            "the registration hook returned metadata that breaks the registration rules"
+                        );
+                        return Err(Reason::InternalFailure);
+                    }
+                    *adjusted
+                }
+            },
+        };
+        reviewed.metadata.initial_access_token_label =
+            context.initial_access_token.map(str::to_owned);
+        Ok(reviewed)
     }
 
     /// Draws the client id, secret and registration access token of a new client.

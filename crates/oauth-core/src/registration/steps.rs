@@ -15,7 +15,10 @@ use crate::time::UnixTime;
 use super::client_metadata::{
     check, client_information, parse_members, parse_registration, Issued,
 };
-use super::{digest_matches, ManagementOperation, RegistrationContext, RegistrationOperation};
+use super::{
+    digest_matches, ClientRegistration, ManagementOperation, RegistrationContext,
+    RegistrationOperation,
+};
 
 /// How many ids a registration draws before giving up on a (128-bit) collision.
 const MAX_ID_ATTEMPTS: u8 = 3;
@@ -262,6 +265,22 @@ fn is_public(method: AuthMethod) -> bool {
     method == AuthMethod::None
 }
 
+/// Whether an update asks for more than `current` is registered for: a scope outside its
+/// scope, or a grant type it does not have. A scope of `None` allows every offered scope:
+/// nothing widens it, and it widens anything narrower.
+fn widens(update: &ClientRegistration, current: &Client) -> bool {
+    let scope_widens = match (&update.scope, &current.scope) {
+        (Some(requested), Some(registered)) => !requested.is_subset_of(registered),
+        (_, None) => false,
+        (None, Some(_)) => true,
+    };
+    scope_widens
+        || update
+            .grant_types
+            .iter()
+            .any(|grant| !current.grant_types.contains(grant))
+}
+
 impl Machine {
     /// The client record an update request asks for (RFC 7592 §2.2), or why not.
     fn updated_client(
@@ -275,7 +294,7 @@ impl Machine {
             return Err(Reason::RegistrationWrongContentType);
         }
         let members = parse_members(body)?;
-        let parsed = parse_registration(&members, &self.config.scopes)?;
+        let mut parsed = parse_registration(&members, &self.config.scopes)?;
         if parsed.client_id.as_deref() != Some(current.id.as_str()) {
             return Err(Reason::RegistrationClientIdMismatch);
         }
@@ -293,15 +312,28 @@ impl Machine {
                 return Err(Reason::RegistrationClientSecretMismatch);
             }
         }
+        // An omitted scope keeps the client's (not every offered scope, the registration
+        // default): what the client may request is never widened by leaving it out.
+        if !parsed.scope_given {
+            parsed.registration.scope = current
+                .scope
+                .as_ref()
+                .map(|scope| scope.intersection(&self.config.scopes));
+        }
+        let label = current.metadata.initial_access_token_label.as_deref();
+        parsed.registration.metadata.initial_access_token_label = label.map(str::to_owned);
         check(&parsed.registration, &self.config.scopes)?;
         if is_public(parsed.registration.token_endpoint_auth_method)
             != is_public(current.auth_method)
         {
             return Err(Reason::RegistrationClientTypeChange);
         }
+        if widens(&parsed.registration, current) {
+            return Err(Reason::RegistrationUpdateWidens);
+        }
         let context = RegistrationContext {
             operation: RegistrationOperation::Update(current),
-            initial_access_token: None,
+            initial_access_token: label,
             now,
         };
         let registration = self.review(parsed.registration, &context)?;

@@ -92,6 +92,17 @@ impl<'m, R> ClientLookup<'m, R> {
                 ))))
             }
             ClientAnswer::Store(Ok(None)) => Err(Reason::UnknownClient),
+            // The document could not be fetched through nobody's fault in particular
+            // (fetcher busy, timeout, connection failure): 503, and no failed
+            // authentication is reported, so that a flood of made-up client ids cannot get
+            // a legitimate client refused as unauthenticated or throttled.
+            ClientAnswer::Document(Err(Reason::ClientMetadataUnavailable)) => {
+                return Err(Refusal(Box::new(error_response(
+                    request.machine,
+                    Reason::ClientMetadataUnavailable,
+                    used_header,
+                ))))
+            }
             ClientAnswer::Document(Err(reason)) => Err(reason),
             ClientAnswer::Store(Ok(Some(client))) | ClientAnswer::Document(Ok(client)) => {
                 authenticate(
@@ -174,7 +185,8 @@ impl<'m, R> ClientLookup<'m, R> {
 /// [`ClientMetadataFetcher::fetch`](crate::ClientMetadataFetcher::fetch). Each endpoint's
 /// `resume` continues like its [`ClientLookup`]'s, with the client the document
 /// describes: a public client, so it authenticates with `client_id` alone. A fetch that
-/// fails or an invalid document is `invalid_client`.
+/// fails through the client's fault or an invalid document is `invalid_client`; a fetch
+/// that fails otherwise ([`FetchError::is_transient`]) is 503 `temporarily_unavailable`.
 pub struct ClientMetadataLookup<'m, R> {
     pub(crate) lookup: ClientLookup<'m, R>,
     pub(crate) url: ClientIdUrl,
@@ -194,6 +206,19 @@ impl<'m, R> ClientMetadataLookup<'m, R> {
             .request
             .machine
             .client_metadata_document_max_bytes()
+    }
+
+    /// Refuses the client without fetching its document, like any failed authentication
+    /// (reported to the event sink), with `reason` (an `invalid_client` reason): for an
+    /// endpoint that no client described by a document may call.
+    pub(crate) fn refuse(self, reason: Reason) -> HttpResponse {
+        let presented = &self.lookup.request.presented;
+        authentication_failed(
+            self.lookup.request.machine,
+            &presented.id,
+            reason,
+            presented.used_authorization_header(),
+        )
     }
 
     /// The client lookup to continue, and the client the fetched document describes.

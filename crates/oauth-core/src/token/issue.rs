@@ -2,6 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::config::Config;
 use crate::crypto::{PropsKey, TokenKind};
 use crate::error::Reason;
 use crate::machine::Machine;
@@ -166,14 +167,21 @@ pub(crate) fn issue_tokens(
     Ok((IssuedTokens { access, refresh }, response))
 }
 
-/// Whether a refresh token is issued to `client` for a grant of `scope`: only to clients
-/// registered for the `refresh_token` grant, only if the server issues them at all
-/// (OAuth 2.1 §3.2.3, RFC 9700 §4.14.2), and, when the server requires it, only when the
+/// Whether a refresh token may ever be issued to `client`: the server issues them and the
+/// client is registered for the `refresh_token` grant (OAuth 2.1 §3.2.3, RFC 9700
+/// §4.14.2). It is also what exempts `offline_access` from the client's registered scope
+/// ([`client_allows`](crate::scope::client_allows)): such a request asks only for what the
+/// client may get anyway.
+pub(crate) fn refresh_eligible(config: &Config, client: &Client) -> bool {
+    config.issue_refresh_tokens && client.allows_grant(crate::model::GrantType::RefreshToken)
+}
+
+/// Whether a refresh token is issued to `client` for a grant of `scope`: only to
+/// [eligible](refresh_eligible) clients, and, when the server requires it, only when the
 /// approved scope contains `offline_access` (OpenID Connect Core §11; MCP 2026-07-28
 /// "Refresh Tokens" leaves the choice to the server).
 pub(crate) fn refresh_allowed(machine: &Machine, client: &Client, scope: &Scope) -> bool {
     let config = &machine.config;
-    config.issue_refresh_tokens
-        && client.allows_grant(crate::model::GrantType::RefreshToken)
+    refresh_eligible(config, client)
         && (!config.refresh_requires_offline_access || scope.contains(crate::scope::OFFLINE_ACCESS))
 }

@@ -21,7 +21,7 @@ use crate::time::UnixTime;
 
 pub(crate) use endpoint::Authenticated;
 pub use endpoint::{ClientLookup, ClientMetadataLookup};
-pub(crate) use issue::{issue_tokens, Issue};
+pub(crate) use issue::{issue_tokens, refresh_eligible, Issue};
 pub use steps::{
     CodeConsumption, CodeLookupStep, GraceClaim, GrantRevocation, RefreshLookupStep,
     RefreshRotation, SuccessorCheck, TokenPersistence, TokenRequest, TokenStep,

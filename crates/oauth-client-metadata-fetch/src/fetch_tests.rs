@@ -7,14 +7,18 @@
 //! lifetime; it is aborted when the test ends). The fetcher reaches it through a stub
 //! resolver and the insecure-loopback test switch. The SSRF tests never connect anywhere:
 //! the addresses they use are refused before any connection is attempted.
+//!
+//! These are unit tests of the crate rather than integration tests under `tests/`: the
+//! test switch `allow_insecure_loopback_for_tests` exists only under `cfg(test)` or the
+//! `test-util` feature, and only a unit test gets it from a plain `cargo test`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use oauth_client_metadata_fetch::{
+use crate::{
     ClientIdUrl, ClientMetadataFetcher, FetchError, HttpFetcher, HttpFetcherBuilder, Resolver,
 };
 use oauth_core::{AuthorizationError, Issuer, KeyId, Keyring, Provider, Reason};
@@ -707,4 +711,264 @@ async fn end_to_end_a_redirecting_or_oversized_document_aborts_the_authorization
         );
         assert_eq!(server.hits(), 1);
     }
+}
+
+// ---- Availability: per-origin bound, short timeouts, bounded name resolutions ----
+
+/// Waits until `done` holds, for at most 5 seconds; whether it does.
+async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    done()
+}
+
+#[tokio::test]
+async fn cimd_f3_a_flood_of_made_up_ids_on_one_slow_origin_leaves_other_origins_fetchable() {
+    // The attacker's server accepts connections and never answers; each made-up client
+    // id is another path on it.
+    let slow = TestServer::start(vec![Reply::Hang]).await;
+    let fetcher = loopback_fetcher(|b| {
+        b.max_concurrent_fetches(8)
+            .max_concurrent_fetches_per_origin(2)
+            .first_byte_timeout(Duration::from_secs(2))
+    });
+    let flood: Vec<_> = (0..20)
+        .map(|n| {
+            let fetcher = fetcher.clone();
+            let url = slow.url(&format!("/made-up-{n}.json"));
+            tokio::spawn(async move { fetcher.fetch(&url, MAX).await })
+        })
+        .collect();
+    // Two reach the slow server; the other eighteen are refused at once, without taking
+    // the places of the global bound (8) that other origins need.
+    assert!(eventually(|| slow.hits() == 2).await);
+    assert!(eventually(|| flood.iter().filter(|task| task.is_finished()).count() == 18).await);
+    let (server, url) = TestServer::with_document(None).await;
+    assert!(fetcher.fetch(&url, MAX).await.is_ok());
+    assert_eq!(server.hits(), 1);
+
+    let mut busy = 0;
+    let mut timed_out = 0;
+    for task in flood {
+        match task.await.unwrap() {
+            Err(FetchError::Busy) => busy += 1,
+            Err(FetchError::Timeout) => timed_out += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((busy, timed_out), (18, 2));
+    assert_eq!(slow.hits(), 2);
+}
+
+#[tokio::test]
+async fn cimd_f3_a_server_that_accepts_and_never_answers_hits_the_first_byte_timeout() {
+    let (_server, url) = serving(Reply::Hang).await;
+    // The overall deadline is far; the first-byte one gives up early.
+    let fetcher = loopback_fetcher(|b| {
+        b.timeout(Duration::from_secs(60))
+            .first_byte_timeout(Duration::from_millis(200))
+    });
+    let started = Instant::now();
+    let result = fetcher.fetch(&url, MAX).await;
+    assert!(matches!(result, Err(FetchError::Timeout)), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn cimd_f3_timeouts_and_bounds_have_short_defaults_and_must_not_be_zero() {
+    assert_eq!(crate::DEFAULT_CONNECT_TIMEOUT, Duration::from_secs(2));
+    assert_eq!(crate::DEFAULT_FIRST_BYTE_TIMEOUT, Duration::from_secs(3));
+    assert_eq!(crate::DEFAULT_TIMEOUT, Duration::from_secs(5));
+    assert_eq!(crate::DEFAULT_MAX_CONCURRENT_FETCHES_PER_ORIGIN, 4);
+    for builder in [
+        HttpFetcher::builder().connect_timeout(Duration::ZERO),
+        HttpFetcher::builder().first_byte_timeout(Duration::ZERO),
+        HttpFetcher::builder().timeout(Duration::ZERO),
+    ] {
+        assert!(matches!(
+            builder.build(),
+            Err(crate::BuildError::ZeroTimeout)
+        ));
+    }
+    for builder in [
+        HttpFetcher::builder().max_concurrent_fetches(0),
+        HttpFetcher::builder().max_concurrent_fetches_per_origin(0),
+    ] {
+        assert!(matches!(
+            builder.build(),
+            Err(crate::BuildError::ZeroConcurrency)
+        ));
+    }
+}
+
+/// A resolver like `getaddrinfo` on a slow network: each call blocks a thread of the
+/// blocking pool for `delay`, whoever still waits for it.
+struct SlowResolver {
+    delay: Duration,
+    started: AtomicUsize,
+    running: Arc<AtomicUsize>,
+    most_running: Arc<AtomicUsize>,
+    finished: Arc<AtomicUsize>,
+}
+
+impl SlowResolver {
+    fn new(delay: Duration) -> Arc<SlowResolver> {
+        Arc::new(SlowResolver {
+            delay,
+            started: AtomicUsize::new(0),
+            running: Arc::default(),
+            most_running: Arc::default(),
+            finished: Arc::default(),
+        })
+    }
+
+    fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    fn finished(&self) -> usize {
+        self.finished.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl Resolver for SlowResolver {
+    async fn resolve(&self, _host: &str, _port: u16) -> std::io::Result<Vec<IpAddr>> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let (delay, running, most, finished) = (
+            self.delay,
+            self.running.clone(),
+            self.most_running.clone(),
+            self.finished.clone(),
+        );
+        // The blocking thread counts itself, so that what is measured is the threads
+        // really in use, not the futures still awaited.
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(delay);
+            running.fetch_sub(1, Ordering::SeqCst);
+            finished.fetch_add(1, Ordering::SeqCst);
+        })
+        .await;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "slow and unknown",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn cimd_f4_a_lookup_past_the_deadline_keeps_its_permits_until_it_returns() {
+    let resolver = SlowResolver::new(Duration::from_millis(800));
+    let fetcher = HttpFetcher::builder()
+        .resolver(resolver.clone())
+        .timeout(Duration::from_millis(100))
+        .max_concurrent_fetches(2)
+        .max_concurrent_fetches_per_origin(1)
+        .build()
+        .unwrap();
+    let url = |n: usize| ClientIdUrl::parse(&format!("https://host-{n}.test/c.json")).unwrap();
+
+    // The caller is answered at its deadline, long before the lookup returns...
+    let started = Instant::now();
+    let first = fetcher.fetch(&url(0), MAX).await;
+    assert!(matches!(first, Err(FetchError::Timeout)), "{first:?}");
+    assert!(started.elapsed() < Duration::from_millis(700));
+    // ... but the lookup still holds the origin's place and one global place.
+    assert_eq!(resolver.finished(), 0);
+    assert!(matches!(
+        fetcher.fetch(&url(0), MAX).await,
+        Err(FetchError::Busy)
+    ));
+    assert!(matches!(
+        fetcher.fetch(&url(1), MAX).await,
+        Err(FetchError::Timeout)
+    ));
+    // Both global places are held by running lookups: nothing else starts one.
+    for n in 2..10 {
+        assert!(matches!(
+            fetcher.fetch(&url(n), MAX).await,
+            Err(FetchError::Busy)
+        ));
+    }
+    assert_eq!(resolver.finished(), 0, "the test ran too slowly to tell");
+    assert_eq!(resolver.started(), 2);
+
+    // Once the lookups return, their places are free again.
+    assert!(eventually(|| resolver.finished() == 2).await);
+    let mut again = Err(FetchError::Busy);
+    for _ in 0..100 {
+        again = fetcher.fetch(&url(0), MAX).await;
+        if !matches!(again, Err(FetchError::Busy)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(matches!(again, Err(FetchError::Timeout)), "{again:?}");
+    assert_eq!(resolver.started(), 3);
+    // Never more blocking threads than the bound.
+    assert!(resolver.most_running.load(Ordering::SeqCst) <= 2);
+}
+
+/// A token request of the refresh grant from the public client `client_id`.
+fn token_request(client_id: &str) -> http::Request<Vec<u8>> {
+    let body = url_encode(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "x"),
+        ("client_id", client_id),
+    ]);
+    http::Request::post("https://as.example/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.into_bytes())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cimd_f3_end_to_end_a_silent_document_server_is_503_and_a_404_is_invalid_client() {
+    let (_silent, silent_url) = serving(Reply::Hang).await;
+    let (_missing, missing_url) = serving(response(
+        "404 Not Found",
+        &[("Content-Type", "application/json")],
+        b"",
+    ))
+    .await;
+    let provider = provider(loopback_fetcher(|b| {
+        b.first_byte_timeout(Duration::from_millis(200))
+    }));
+
+    let result = provider
+        .begin_authorization(&authorization_request(silent_url.as_str()))
+        .await;
+    match result {
+        Err(error @ AuthorizationError::Fatal(Reason::ClientMetadataUnavailable)) => {
+            let page = error.into_response(None);
+            assert_eq!(page.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        other => panic!("expected a 503 error page, got {other:?}"),
+    }
+    let response = provider.token(&token_request(silent_url.as_str())).await;
+    assert_eq!(response.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+
+    // The client's own fault stays invalid_client.
+    let result = provider
+        .begin_authorization(&authorization_request(missing_url.as_str()))
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(AuthorizationError::Fatal(Reason::ClientMetadataFetchFailed))
+        ),
+        "{result:?}"
+    );
+    let response = provider.token(&token_request(missing_url.as_str())).await;
+    assert_eq!(response.status(), http::StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["error"], "invalid_client");
 }
