@@ -8,13 +8,13 @@
 //! (RFC 9728) and, for `insufficient_scope`, the `scope` needed.
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::crypto::Props;
 use crate::error::{ErrorCode, Reason};
 use crate::model::{ClientId, GrantId, UserId};
-use crate::params::Params;
+use crate::params::{is_form_content_type, Params};
 use crate::resource::{Resource, ResourceSet};
 use crate::response::HttpResponse;
 use crate::scope::Scope;
@@ -72,15 +72,7 @@ fn body_token<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<String>, Re
     if request.method() == Method::GET || request.method() == Method::HEAD {
         return Ok(None);
     }
-    let is_form = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let is_form = is_form_content_type(request.headers());
     let body = request.body().as_ref();
     if !is_form || !body.is_ascii() {
         return Ok(None);
@@ -291,6 +283,7 @@ impl BearerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::CONTENT_TYPE;
 
     fn get(auth: Option<&str>, uri: &str) -> Request<Vec<u8>> {
         let mut b = Request::get(uri);

@@ -93,6 +93,19 @@ impl Params {
     }
 }
 
+/// Whether the request body is declared `application/x-www-form-urlencoded` (media-type
+/// parameters such as `charset` allowed, case-insensitive).
+pub(crate) fn is_form_content_type(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// Decodes one form-urlencoded component strictly.
 pub fn decode(raw: &[u8]) -> Result<String, Reason> {
     let mut bytes = Vec::with_capacity(raw.len());

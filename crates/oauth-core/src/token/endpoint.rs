@@ -11,7 +11,7 @@
 //! its own parameters and what comes after authentication.
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::AUTHORIZATION;
 use http::{Method, Request};
 
 use crate::client_auth::{authenticate, presented_client, PresentedClient};
@@ -20,7 +20,7 @@ use crate::error::{Reason, StoreError};
 use crate::events::SecurityEvent;
 use crate::machine::Machine;
 use crate::model::{Client, ClientId};
-use crate::params::Params;
+use crate::params::{is_form_content_type, Params};
 use crate::response::{token_error, HttpResponse};
 use crate::time::UnixTime;
 
@@ -287,18 +287,6 @@ pub(crate) fn refused<B>(machine: &Machine, request: &Request<B>, reason: Reason
     )
 }
 
-fn is_form_content_type<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
 /// Client credentials in the request URI are refused (OAuth 2.1 §2.4.1).
 fn has_credentials_in_query<B>(request: &Request<B>) -> bool {
     request.uri().query().is_some_and(|query| {
@@ -329,7 +317,7 @@ impl Machine {
         if body.len() > self.config.max_body_bytes {
             return Err(Reason::BodyTooLarge);
         }
-        if !is_form_content_type(request) {
+        if !is_form_content_type(request.headers()) {
             return Err(Reason::WrongContentType);
         }
         if has_credentials_in_query(request) {
