@@ -1,0 +1,1 @@
+//! The shared conformance suite against a fresh database file per store.
