@@ -144,6 +144,13 @@ pub enum OpenError {
     /// digit.
     #[error("invalid table prefix: use at most 32 characters of a-z, 0-9 and _, not starting with a digit")]
     InvalidPrefix,
+    /// The path names an in-memory database or a URI: every pooled connection would get
+    /// its own database. Use a file (or `oauth-store-memory` for a store in memory).
+    #[error("the SQLite store needs a database file, not an in-memory database or URI")]
+    NotAFile,
+    /// The database file could not be created.
+    #[error("the database file could not be created")]
+    Create(#[source] std::io::Error),
     /// The shared pool's connections do not enforce foreign keys.
     #[error("the SQLite pool has foreign keys off; the store needs PRAGMA foreign_keys = ON")]
     ForeignKeysOff,

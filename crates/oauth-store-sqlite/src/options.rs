@@ -137,6 +137,10 @@ impl SqliteStoreOptions {
                 pool
             }
             Source::File(path) => {
+                if path.as_os_str() == ":memory:" || path.to_string_lossy().starts_with("file:") {
+                    return Err(OpenError::NotAFile);
+                }
+                create_private(&path)?;
                 let connect = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -169,6 +173,21 @@ impl SqliteStoreOptions {
             }
         }
         Ok(store)
+    }
+}
+
+/// Creates a missing database file readable by the server's user only (SQLite would
+/// create it world-readable under the usual umask; its `-wal` and `-shm` files take the
+/// database file's permissions). An existing file is left as it is.
+fn create_private(path: &std::path::Path) -> Result<(), OpenError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(OpenError::Create(error)),
     }
 }
 
