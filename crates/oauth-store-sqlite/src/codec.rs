@@ -25,15 +25,11 @@ pub(crate) type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
 // ---- scalars ----
 
-/// A time to store. SQLite integers are signed 64-bit; a later time (after the year
-/// 292 billion) is refused rather than silently changed.
-pub(crate) fn stored_time(time: UnixTime) -> Result<i64, StoreError> {
-    i64::try_from(time.0).map_err(|_| misuse("a timestamp is beyond SQLite's integer range"))
-}
-
-/// A time to compare against. Saturating is exact here: every stored time is at most
-/// `i64::MAX`, so `expires_at > now` means the same for any `now` at or above it.
-pub(crate) fn query_time(time: UnixTime) -> i64 {
+/// A time as SQLite stores and compares it. SQLite integers are signed 64-bit; a later
+/// time (after the year 292 billion: a saturated "never") becomes `i64::MAX`. Saturating
+/// keeps every comparison exact: `expires_at > now` means the same for any two times at
+/// or above `i64::MAX`.
+pub(crate) fn db_time(time: UnixTime) -> i64 {
     i64::try_from(time.0).unwrap_or(i64::MAX)
 }
 
@@ -178,12 +174,12 @@ pub(crate) fn bind_client<'q>(
         .bind(client.auth_method.as_str())
         .bind(secret_key)
         .bind(secret_hash)
-        .bind(client.secret_expires_at.map(stored_time).transpose()?)
+        .bind(client.secret_expires_at.map(db_time))
         .bind(json(&client.redirect_uris)?)
         .bind(json(&client.grant_types)?)
         .bind(client.scope.as_ref().map(ToString::to_string))
         .bind(client.name.as_deref())
-        .bind(stored_time(client.created_at)?)
+        .bind(db_time(client.created_at))
         .bind(json(&client.metadata)?)
         .bind(registration_key)
         .bind(registration_hash))
@@ -238,8 +234,8 @@ pub(crate) fn bind_grant<'q>(
         .bind(grant.scope.to_string())
         .bind(json(&grant.resources)?)
         .bind(grant.props.as_ref().map(|props| &props.0[..]))
-        .bind(stored_time(grant.created_at)?)
-        .bind(stored_time(grant.expires_at)?))
+        .bind(db_time(grant.created_at))
+        .bind(db_time(grant.expires_at)))
 }
 
 // ---- codes ----
@@ -297,8 +293,8 @@ pub(crate) fn bind_code<'q>(
         .bind(code.scope.to_string())
         .bind(json(&code.resources)?)
         .bind(code.props_key.as_ref().map(|key| &key.0[..]))
-        .bind(stored_time(code.grant_expires_at)?)
-        .bind(stored_time(code.expires_at)?))
+        .bind(db_time(code.grant_expires_at))
+        .bind(db_time(code.expires_at)))
 }
 
 // ---- access tokens ----
@@ -330,8 +326,8 @@ pub(crate) fn bind_access<'q>(
         .bind(token.scope.to_string())
         .bind(json(&token.audience)?)
         .bind(token.props_key.as_ref().map(|key| &key.0[..]))
-        .bind(stored_time(token.issued_at)?)
-        .bind(stored_time(token.expires_at)?))
+        .bind(db_time(token.issued_at))
+        .bind(db_time(token.expires_at)))
 }
 
 // ---- refresh tokens ----
@@ -364,9 +360,9 @@ pub(crate) fn bind_refresh<'q>(
         .bind(token.scope.to_string())
         .bind(json(&token.resources)?)
         .bind(token.props_key.as_ref().map(|key| &key.0[..]))
-        .bind(stored_time(token.issued_at)?)
-        .bind(stored_time(token.grant_expires_at)?)
-        .bind(stored_time(token.expires_at)?))
+        .bind(db_time(token.issued_at))
+        .bind(db_time(token.grant_expires_at))
+        .bind(db_time(token.expires_at)))
 }
 
 /// `?1, ?2, ..., ?n`: the placeholders for an insert of `n` columns.

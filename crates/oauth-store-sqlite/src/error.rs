@@ -37,23 +37,50 @@ impl From<sqlx::Error> for Failure {
     }
 }
 
-/// SQLite's primary result codes for contention (the low byte of an extended code).
+// SQLite's primary result codes (the low byte of an extended code).
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
+const SQLITE_READONLY: i64 = 8;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_CORRUPT: i64 = 11;
+const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+const SQLITE_NOTADB: i64 = 26;
 
-/// Whether `error` is SQLite contention (`SQLITE_BUSY*` or `SQLITE_LOCKED*`).
-fn is_busy(error: &sqlx::Error) -> bool {
+/// The primary SQLite result code of a database error.
+fn primary_code(error: &sqlx::Error) -> Option<i64> {
     let sqlx::Error::Database(db) = error else {
-        return false;
+        return None;
     };
     db.code()
         .and_then(|code| code.parse::<i64>().ok())
-        .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+        .map(|code| code & 0xff)
+}
+
+/// Whether `error` is SQLite contention (`SQLITE_BUSY*` or `SQLITE_LOCKED*`).
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(primary_code(error), Some(SQLITE_BUSY | SQLITE_LOCKED))
 }
 
 /// Maps a non-busy sqlx error to the store's error kinds, keeping it as the source.
 pub(crate) fn classify(error: sqlx::Error) -> StoreError {
-    let (kind, message) = match &error {
+    let (kind, message) = match (&error, primary_code(&error)) {
+        (_, Some(SQLITE_READONLY | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN)) => (
+            StoreErrorKind::Unavailable,
+            "the SQLite database cannot be read or written (disk, permissions)",
+        ),
+        (_, Some(SQLITE_CORRUPT | SQLITE_NOTADB)) => (
+            StoreErrorKind::Corrupt,
+            "the SQLite database file is corrupt",
+        ),
+        _ => classify_by_kind(&error),
+    };
+    StoreError::with_source(kind, message, error)
+}
+
+/// The classification of errors that carry no telling SQLite result code.
+fn classify_by_kind(error: &sqlx::Error) -> (StoreErrorKind, &'static str) {
+    match error {
         sqlx::Error::Database(db) if db.is_unique_violation() => (
             StoreErrorKind::Conflict,
             "a record with this id or hash exists already",
@@ -66,7 +93,10 @@ pub(crate) fn classify(error: sqlx::Error) -> StoreError {
             StoreErrorKind::Other,
             "a record violates a table constraint",
         ),
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => (
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => (
             StoreErrorKind::Unavailable,
             "the SQLite database is unavailable",
         ),
@@ -75,8 +105,7 @@ pub(crate) fn classify(error: sqlx::Error) -> StoreError {
             "a stored record could not be decoded",
         ),
         _ => (StoreErrorKind::Other, "SQLite failed"),
-    };
-    StoreError::with_source(kind, message, error)
+    }
 }
 
 /// A record that decodes but breaks an invariant of the model.

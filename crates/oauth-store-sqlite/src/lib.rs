@@ -29,16 +29,19 @@
 //!   process or another. Writers of one store also queue on an in-process gate first,
 //!   so they wait on each other without SQLite's sleeping busy handler.
 //! - **Cascading revocation.** Codes and tokens reference their grant with
-//!   `ON DELETE CASCADE`: revoking a grant, a user's grants or a client is one `DELETE`
-//!   and takes everything under it in the same statement. Every read of a code or a
+//!   `ON DELETE CASCADE`: revoking a grant or a user's grants is one `DELETE` that takes
+//!   everything under them in the same statement (a client: its grants, then the client,
+//!   in one transaction). Every read of a code or a
 //!   token also joins its grant, so nothing outlives its grant even on a connection with
 //!   foreign keys off.
 //! - **Durability.** WAL journal with `synchronous = FULL` by default (see
 //!   [`Durability`]): a committed revocation survives a crash and a power loss.
-//! - **Bounded contention.** A busy or locked database is retried a bounded number of
+//! - **Bounded contention.** A busy or locked database is attempted a bounded number of
 //!   times ([`SqliteStoreOptions::busy`]), then reported as a
-//!   [`StoreErrorKind::Conflict`](oauth_core::StoreErrorKind::Conflict), which the
-//!   provider answers with 503.
+//!   [`StoreErrorKind::Conflict`](oauth_core::StoreErrorKind::Conflict); a writer queued
+//!   behind others gives up after the acquire timeout. The provider answers 503.
+//! - **Cancellation-safe.** A future dropped mid-write never leaves a transaction open
+//!   on a pooled connection (see `write.rs`).
 //! - **Typed tables and indexes.** Real columns for every scalar, indexes by hash, grant,
 //!   user, client and expiry, so revocation, listing and purging touch only what they
 //!   affect. `docs/storage.md` has the schema.
@@ -48,7 +51,8 @@
 //! The schema is versioned; the migrations are embedded in the crate.
 //! [`SqliteStoreOptions::open`] applies pending ones by default; with
 //! [`migrate_on_open(false)`](SqliteStoreOptions::migrate_on_open) it refuses a database
-//! that is not current, and the host calls [`SqliteStore::migrate`] itself. A database
+//! that is not current, so that servers never change the schema and a deployment step
+//! (an open with migrations on) does. A database
 //! written by a newer version of this crate, or whose applied migrations differ from the
 //! embedded ones, is refused.
 //!
@@ -78,6 +82,7 @@ mod migrate;
 mod options;
 mod purge;
 mod sql;
+mod write;
 
 use std::fmt;
 use std::sync::Arc;
@@ -97,8 +102,8 @@ pub use purge::{PurgeSchedule, PurgeTask};
 pub use sqlx;
 
 use codec::{
-    bind_access, bind_client, bind_code, bind_grant, bind_refresh, decode_access, decode_client,
-    decode_code, decode_grant, decode_refresh, query_time, Columns,
+    bind_access, bind_client, bind_code, bind_grant, bind_refresh, db_time, decode_access,
+    decode_client, decode_code, decode_grant, decode_refresh, Columns,
 };
 use error::{conflict, misuse, Failure, Retry};
 use sql::Statements;
@@ -106,23 +111,31 @@ use sql::Statements;
 /// Runs `$body` (an expression of type `Result<T, Failure>` that may `return` early)
 /// with `$conn` bound to a connection inside one `BEGIN IMMEDIATE` transaction, committed
 /// if the body succeeds and rolled back otherwise; retried while the database is busy.
-/// Writers of one store pass the in-process gate one at a time.
+/// Writers of one store pass the in-process gate one at a time. Cancellation at any
+/// await point leaves no transaction behind ([`write::WriteTx`]).
 ///
 /// A macro rather than a function taking an async closure: the body borrows the
 /// connection, and async closures over borrowed arguments cannot yet be proven `Send`.
 macro_rules! in_write_transaction {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let inner = &$store.inner;
-        let _gate = inner.writer.lock().await;
+        let _gate = inner.enter_writer().await?;
         inner
             .retry
             .run(|| async {
-                let mut tx = inner.pool.begin_with("BEGIN IMMEDIATE").await?;
-                let $conn: &mut SqliteConnection = &mut tx;
+                let mut tx = write::WriteTx::begin(&inner.pool).await?;
+                let $conn: &mut SqliteConnection = tx.conn();
                 let value: Result<_, Failure> = async { $body }.await;
-                let value = value?;
-                tx.commit().await?;
-                Ok(value)
+                match value {
+                    Ok(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    Err(failure) => {
+                        tx.rollback().await;
+                        Err(failure)
+                    }
+                }
             })
             .await
     }};
@@ -155,7 +168,7 @@ pub enum OpenError {
     #[error("the SQLite pool has foreign keys off; the store needs PRAGMA foreign_keys = ON")]
     ForeignKeysOff,
     /// The database is at an older schema version and migrating on open is off.
-    #[error("the database schema is at version {found}, this code needs {latest}: run migrate()")]
+    #[error("the database schema is at version {found}, this code needs {latest}: open it once with migrations on")]
     SchemaOutdated {
         /// The database's version.
         found: i64,
@@ -204,6 +217,23 @@ struct Inner {
     /// Serializes this store's writers in-process: they queue here rather than in
     /// SQLite's busy handler, which sleeps in steps of up to 100 ms.
     writer: tokio::sync::Mutex<()>,
+    /// How long a writer waits in that queue before failing as unavailable, so a
+    /// database locked by another process cannot pile up waiting requests without bound.
+    writer_timeout: std::time::Duration,
+}
+
+impl Inner {
+    /// Takes this store's turn to write, waiting at most `writer_timeout`.
+    async fn enter_writer(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, StoreError> {
+        tokio::time::timeout(self.writer_timeout, self.writer.lock())
+            .await
+            .map_err(|_| {
+                StoreError::new(
+                    oauth_core::StoreErrorKind::Unavailable,
+                    "too many writers are waiting for the SQLite database",
+                )
+            })
+    }
 }
 
 impl SqliteStore {
@@ -213,7 +243,12 @@ impl SqliteStore {
         SqliteStoreOptions::new(path).open().await
     }
 
-    fn assemble(pool: SqlitePool, prefix: &str, retry: Retry) -> Self {
+    fn assemble(
+        pool: SqlitePool,
+        prefix: &str,
+        retry: Retry,
+        writer_timeout: std::time::Duration,
+    ) -> Self {
         SqliteStore {
             inner: Arc::new(Inner {
                 pool,
@@ -221,14 +256,16 @@ impl SqliteStore {
                 sql: Statements::new(prefix),
                 retry,
                 writer: tokio::sync::Mutex::new(()),
+                writer_timeout,
             }),
         }
     }
 
     /// Applies every embedded migration the database lacks; returns the schema version.
-    /// Safe to call at any time, and from several processes at once.
-    pub async fn migrate(&self) -> Result<i64, OpenError> {
+    /// Safe from several processes at once. [`SqliteStoreOptions::open`] calls it.
+    pub(crate) async fn migrate(&self) -> Result<i64, OpenError> {
         let _gate = self.inner.writer.lock().await;
+        // The migration holds the write lock for its transaction (retried while busy).
         migrate::migrate(
             &self.inner.pool,
             &self.inner.prefix,
@@ -265,7 +302,7 @@ impl SqliteStore {
         &self,
         query: impl Fn() -> Result<codec::Query<'q>, StoreError>,
     ) -> Result<u64, StoreError> {
-        let _gate = self.inner.writer.lock().await;
+        let _gate = self.inner.enter_writer().await?;
         self.inner
             .retry
             .run(|| async { Ok(query()?.execute(&self.inner.pool).await?.rows_affected()) })
@@ -324,7 +361,7 @@ async fn find_code(
 ) -> Result<Option<FoundCode>, Failure> {
     let row = sqlx::query(&sql.code_find)
         .bind(&hash.0[..])
-        .bind(query_time(now))
+        .bind(db_time(now))
         .fetch_optional(conn)
         .await?;
     let Some(row) = row else {
@@ -359,7 +396,7 @@ async fn find_refresh(
 ) -> Result<Option<FoundRefresh>, Failure> {
     let row = sqlx::query(&sql.refresh_find)
         .bind(&hash.0[..])
-        .bind(query_time(now))
+        .bind(db_time(now))
         .fetch_optional(conn)
         .await?;
     let Some(row) = row else {
@@ -488,7 +525,7 @@ impl Store for SqliteStore {
             // Under the write lock the code is still unused; the condition restates it.
             let marked = sqlx::query(&sql.code_mark_consumed)
                 .bind(&hash.0[..])
-                .bind(query_time(now))
+                .bind(db_time(now))
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
@@ -505,7 +542,7 @@ impl Store for SqliteStore {
         read!(self, |pool| {
             let row = sqlx::query(&sql.grant_get)
                 .bind(id.as_str())
-                .bind(query_time(now))
+                .bind(db_time(now))
                 .fetch_optional(pool)
                 .await?;
             Ok(row
@@ -523,7 +560,7 @@ impl Store for SqliteStore {
         read!(self, |pool| {
             let rows = sqlx::query(&sql.grants_for_user)
                 .bind(user.as_str())
-                .bind(query_time(now))
+                .bind(db_time(now))
                 .fetch_all(pool)
                 .await?;
             Ok(rows
@@ -587,7 +624,7 @@ impl Store for SqliteStore {
         read!(self, |pool| {
             let row = sqlx::query(&sql.access_get)
                 .bind(&hash.0[..])
-                .bind(query_time(now))
+                .bind(db_time(now))
                 .fetch_optional(pool)
                 .await?;
             let Some(row) = row else {
@@ -637,7 +674,7 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError> {
         let sql = &self.inner.sql;
-        let grace_until = grace.map(|g| codec::stored_time(g.until)).transpose()?;
+        let grace_until = grace.map(|g| db_time(g.until));
         in_write_transaction!(self, |conn| {
             let record = match find_refresh(sql, &mut *conn, old, now).await? {
                 None => return Ok(RotateOutcome::NotFound),
@@ -649,7 +686,7 @@ impl Store for SqliteStore {
             check_tokens_name(&record.grant_id, successor)?;
             let retired = sqlx::query(&sql.refresh_retire)
                 .bind(&old.0[..])
-                .bind(query_time(now))
+                .bind(db_time(now))
                 .bind(grace.map(|g| &g.sealed_successor[..]))
                 .bind(grace_until)
                 .execute(&mut *conn)
@@ -682,7 +719,7 @@ impl Store for SqliteStore {
                 .bind(&retired.0[..])
                 .execute(&mut *conn)
                 .await?;
-            Ok((until > query_time(now)).then_some(successor))
+            Ok((until > db_time(now)).then_some(successor))
         })
     }
 
@@ -693,14 +730,14 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let sql = &self.inner.sql;
-        let expires_at = codec::stored_time(expires_at)?;
+        let expires_at = codec::db_time(expires_at);
         let inserted = self
             .write_statement(|| {
                 Ok(sqlx::query(&sql.once_insert)
                     .bind(key.namespace)
                     .bind(&key.key[..])
                     .bind(expires_at)
-                    .bind(query_time(now)))
+                    .bind(db_time(now)))
             })
             .await?;
         Ok(inserted == 1)
@@ -722,5 +759,7 @@ impl Store for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod tests;

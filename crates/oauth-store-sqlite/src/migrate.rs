@@ -12,8 +12,10 @@
 //! SQLite's write lock (the second one finds nothing left to do).
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Executor, Row, SqliteConnection, SqlitePool};
 
+use crate::error::is_busy;
+use crate::write::WriteTx;
 use crate::OpenError;
 
 /// One embedded migration.
@@ -43,34 +45,63 @@ pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
+/// The SHA-256 of a script with its line endings normalised, so a checkout with CRLF
+/// line endings records the same checksum as one with LF.
 fn checksum(script: &str) -> Vec<u8> {
-    Sha256::digest(script.as_bytes()).to_vec()
+    Sha256::digest(script.replace("\r\n", "\n").as_bytes()).to_vec()
 }
 
 /// Applies every migration up to `target` that the database lacks; returns the version
-/// the database is at afterwards.
+/// the database is at afterwards. Waiting for the write lock is retried a few times (an
+/// open may meet another process's purge batch).
 pub(crate) async fn migrate(
     pool: &SqlitePool,
     prefix: &str,
     target: i64,
 ) -> Result<i64, OpenError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::raw_sql(&format!(
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 1;
+    let mut tx = loop {
+        match WriteTx::begin(pool).await {
+            Ok(tx) => break tx,
+            Err(error) if is_busy(&error) && attempt < ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
+    match apply(tx.conn(), prefix, target).await {
+        Ok(version) => {
+            tx.commit().await?;
+            Ok(version)
+        }
+        Err(error) => {
+            tx.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+/// The body of [`migrate`], inside its transaction.
+async fn apply(conn: &mut SqliteConnection, prefix: &str, target: i64) -> Result<i64, OpenError> {
+    // `Executor::execute(conn, raw_sql)` rather than `raw_sql(..).execute(conn)`: the
+    // latter makes the calling future non-`Send` (sqlx issue #3150).
+    let create = format!(
         "CREATE TABLE IF NOT EXISTS {prefix}schema_migrations (
              version  INTEGER NOT NULL PRIMARY KEY,
              name     TEXT    NOT NULL,
              checksum BLOB    NOT NULL
          ) STRICT"
-    ))
-    .execute(&mut *tx)
-    .await?;
-    let current = verify_applied(&mut tx, prefix).await?;
+    );
+    Executor::execute(&mut *conn, sqlx::raw_sql(&create)).await?;
+    let current = verify_applied(conn, prefix).await?;
     for migration in MIGRATIONS
         .iter()
         .filter(|m| m.version > current && m.version <= target)
     {
-        sqlx::raw_sql(&migration.script.replace("{prefix}", prefix))
-            .execute(&mut *tx)
+        let script = migration.script.replace("{prefix}", prefix);
+        Executor::execute(&mut *conn, sqlx::raw_sql(&script))
             .await
             .map_err(|source| OpenError::Migration {
                 version: migration.version,
@@ -82,7 +113,7 @@ pub(crate) async fn migrate(
         .bind(migration.version)
         .bind(migration.name)
         .bind(checksum(migration.script))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         tracing::info!(
             version = migration.version,
@@ -91,36 +122,30 @@ pub(crate) async fn migrate(
             "applied SQLite schema migration"
         );
     }
-    tx.commit().await?;
     Ok(current.max(target.min(latest_version())))
 }
 
 /// The version the database is at, without changing it. `0` for a database without
 /// this store's tables.
 pub(crate) async fn current_version(pool: &SqlitePool, prefix: &str) -> Result<i64, OpenError> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
     let exists: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1")
             .bind(format!("{prefix}schema_migrations"))
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
-    let version = match exists {
-        Some(_) => verify_applied(&mut tx, prefix).await?,
-        None => 0,
-    };
-    tx.rollback().await?;
-    Ok(version)
+    match exists {
+        Some(_) => verify_applied(&mut conn, prefix).await,
+        None => Ok(0),
+    }
 }
 
 /// Checks the recorded migrations against the embedded ones; returns the highest.
-async fn verify_applied(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    prefix: &str,
-) -> Result<i64, OpenError> {
+async fn verify_applied(conn: &mut SqliteConnection, prefix: &str) -> Result<i64, OpenError> {
     let rows = sqlx::query(&format!(
         "SELECT version, checksum FROM {prefix}schema_migrations ORDER BY version"
     ))
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut current = 0;
     for row in rows {

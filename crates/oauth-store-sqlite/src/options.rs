@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 
-use crate::error::Retry;
+use crate::error::{is_busy, Retry};
 use crate::{OpenError, SqliteStore};
 
 /// When SQLite makes a commit durable (`PRAGMA synchronous`, in WAL mode).
@@ -94,8 +94,8 @@ impl SqliteStoreOptions {
         self
     }
 
-    /// How long an operation waits for a pooled connection before failing as
-    /// unavailable.
+    /// How long an operation waits for a pooled connection, and a write for its turn
+    /// among this store's writers, before failing as unavailable (default 5 s).
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
         self
@@ -116,8 +116,9 @@ impl SqliteStoreOptions {
     }
 
     /// Whether [`open`](Self::open) applies pending migrations (the default). Without,
-    /// it refuses a database that is not at the latest schema version: the host runs
-    /// [`SqliteStore::migrate`] itself, for example from a deployment step.
+    /// it refuses a database (or a missing file) that is not at the latest schema
+    /// version with [`OpenError::SchemaOutdated`]: the servers never change the schema,
+    /// and a deployment step migrates it by opening it once with migrations on.
     pub fn migrate_on_open(mut self, migrate: bool) -> Self {
         self.migrate_on_open = migrate;
         self
@@ -140,6 +141,12 @@ impl SqliteStoreOptions {
                 if path.as_os_str() == ":memory:" || path.to_string_lossy().starts_with("file:") {
                     return Err(OpenError::NotAFile);
                 }
+                if !self.migrate_on_open && !path.exists() {
+                    return Err(OpenError::SchemaOutdated {
+                        found: 0,
+                        latest: crate::migrate::latest_version(),
+                    });
+                }
                 create_private(&path)?;
                 let connect = SqliteConnectOptions::new()
                     .filename(path)
@@ -151,9 +158,14 @@ impl SqliteStoreOptions {
                     })
                     .foreign_keys(true)
                     .busy_timeout(self.busy_timeout);
+                switch_to_wal(&connect, self.busy_timeout).await?;
                 SqlitePoolOptions::new()
                     .max_connections(self.max_connections)
                     .acquire_timeout(self.acquire_timeout)
+                    // No ping before each use: a local file does not drop connections, a
+                    // failed statement surfaces as an error anyway, and the ping is a
+                    // round trip to the connection's thread on every store call.
+                    .test_before_acquire(false)
                     .connect_with(connect)
                     .await?
             }
@@ -162,7 +174,7 @@ impl SqliteStoreOptions {
             attempts: self.busy_attempts,
             backoff: Duration::from_millis(20),
         };
-        let store = SqliteStore::assemble(pool, &self.prefix, retry);
+        let store = SqliteStore::assemble(pool, &self.prefix, retry, self.acquire_timeout);
         if self.migrate_on_open {
             store.migrate().await?;
         } else {
@@ -173,6 +185,29 @@ impl SqliteStoreOptions {
             }
         }
         Ok(store)
+    }
+}
+
+/// Puts the database in WAL mode through one connection, retrying while another
+/// process does the same. Switching a new file to WAL needs an exclusive lock, and
+/// SQLite answers `SQLITE_BUSY` at once rather than waiting out the busy timeout; once
+/// the file is in WAL mode, the pool's connections find it so and never contend.
+async fn switch_to_wal(
+    connect: &SqliteConnectOptions,
+    busy_timeout: Duration,
+) -> Result<(), OpenError> {
+    let deadline = tokio::time::Instant::now() + busy_timeout;
+    loop {
+        match SqliteConnection::connect_with(connect).await {
+            Ok(conn) => {
+                conn.close().await?;
+                return Ok(());
+            }
+            Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use oauth_core::{Clock, Store, UnixTime};
 use sqlx::SqliteConnection;
 use tokio::task::JoinHandle;
 
-use crate::codec::{query_limit, query_time};
+use crate::codec::{db_time, query_limit};
 use crate::error::Failure;
 use crate::sql::Purge;
 use crate::SqliteStore;
@@ -27,7 +27,7 @@ pub(crate) async fn purge_expired(
     now: UnixTime,
     limit: usize,
 ) -> Result<usize, Failure> {
-    let now = query_time(now);
+    let now = db_time(now);
     let mut removed: u64 = 0;
     let limit = u64::try_from(limit).unwrap_or(u64::MAX);
     let budget = |removed: u64| query_limit(usize::try_from(limit - removed).unwrap_or(usize::MAX));
@@ -78,10 +78,16 @@ pub(crate) async fn purge_expired(
     Ok(usize::try_from(removed).unwrap_or(usize::MAX))
 }
 
+/// The pause between two batches of one purge run.
+const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(5);
+
+/// The shortest period accepted (a zero period would make the timer panic).
+const MIN_PERIOD: Duration = Duration::from_millis(1);
+
 /// How often the background purge runs and how much it deletes per transaction.
 #[derive(Clone, Copy, Debug)]
 pub struct PurgeSchedule {
-    /// The pause between two runs.
+    /// The pause between two runs (at least 1 ms).
     pub every: Duration,
     /// The most records deleted in one transaction (one hold of the write lock). A run
     /// repeats batches until one comes back short.
@@ -106,7 +112,8 @@ pub struct PurgeTask {
 }
 
 impl PurgeTask {
-    /// Stops the task; a batch in progress is rolled back.
+    /// Stops the task. A batch in progress is rolled back, unless it was already
+    /// committing.
     pub fn stop(self) {
         // Drop aborts.
     }
@@ -121,7 +128,8 @@ impl Drop for PurgeTask {
 impl SqliteStore {
     /// Starts a Tokio task that purges expired records on `schedule`, reading the time
     /// from `clock` (the store itself never reads a clock). A failed run is logged and
-    /// the next one tried on schedule. Fails outside a Tokio runtime.
+    /// the next one tried on schedule. Fails outside a Tokio runtime; the runtime needs
+    /// its time driver (`enable_time`).
     pub fn spawn_purge_task(
         &self,
         clock: Arc<dyn Clock>,
@@ -130,8 +138,9 @@ impl SqliteStore {
         let runtime = tokio::runtime::Handle::try_current()?;
         let store = self.clone();
         let batch = schedule.batch.max(1);
+        let every = schedule.every.max(MIN_PERIOD);
         let handle = runtime.spawn(async move {
-            let mut ticks = tokio::time::interval(schedule.every);
+            let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
@@ -144,8 +153,10 @@ impl SqliteStore {
                             if removed < batch {
                                 break;
                             }
-                            // Let writers in between two batches.
-                            tokio::task::yield_now().await;
+                            // Let other writers in between two batches: in this process
+                            // the gate is fair, but another process's busy handler polls,
+                            // so it needs the lock to stay free for a moment.
+                            tokio::time::sleep(PAUSE_BETWEEN_BATCHES).await;
                         }
                         Err(error) => {
                             tracing::warn!(%error, "purging expired OAuth records failed");

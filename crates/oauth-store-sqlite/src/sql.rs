@@ -59,6 +59,78 @@ pub(crate) struct Purge {
 }
 
 impl Statements {
+    /// Every statement, named, for the plan checks of the scale test. The destructuring
+    /// is exhaustive on purpose: a new statement fails to compile until it is listed here.
+    #[cfg(test)]
+    pub(crate) fn all(&self) -> Vec<(&'static str, &str)> {
+        let Statements {
+            client_get,
+            client_upsert,
+            client_insert,
+            client_replace,
+            client_delete,
+            grant_insert,
+            grant_get,
+            grant_exists,
+            grants_for_user,
+            grant_delete,
+            grants_delete_by_user,
+            grants_delete_by_client,
+            code_insert,
+            code_find,
+            code_mark_consumed,
+            access_insert,
+            access_get,
+            access_delete,
+            refresh_insert,
+            refresh_find,
+            refresh_retire,
+            grace_get,
+            grace_clear,
+            once_insert,
+            purge:
+                Purge {
+                    expired: [expired_codes, expired_access, expired_refresh, expired_once],
+                    expired_grants,
+                    children: [children_codes, children_access, children_refresh],
+                },
+        } = self;
+        vec![
+            ("client_get", client_get),
+            ("client_upsert", client_upsert),
+            ("client_insert", client_insert),
+            ("client_replace", client_replace),
+            ("client_delete", client_delete),
+            ("grant_insert", grant_insert),
+            ("grant_get", grant_get),
+            ("grant_exists", grant_exists),
+            ("grants_for_user", grants_for_user),
+            ("grant_delete", grant_delete),
+            ("grants_delete_by_user", grants_delete_by_user),
+            ("grants_delete_by_client", grants_delete_by_client),
+            ("code_insert", code_insert),
+            ("code_find", code_find),
+            ("code_mark_consumed", code_mark_consumed),
+            ("access_insert", access_insert),
+            ("access_get", access_get),
+            ("access_delete", access_delete),
+            ("refresh_insert", refresh_insert),
+            ("refresh_find", refresh_find),
+            ("refresh_retire", refresh_retire),
+            ("grace_get", grace_get),
+            ("grace_clear", grace_clear),
+            ("once_insert", once_insert),
+            ("purge.expired.codes", expired_codes),
+            ("purge.expired.access_tokens", expired_access),
+            ("purge.expired.refresh_tokens", expired_refresh),
+            ("purge.expired.once_markers", expired_once),
+            ("purge.expired_grants", expired_grants),
+            ("purge.children.codes", children_codes),
+            ("purge.children.access_tokens", children_access),
+            ("purge.children.refresh_tokens", children_refresh),
+        ]
+    }
+
     /// The statements for tables named `{prefix}clients`, `{prefix}grants`, ...
     /// The prefix has been validated (`[a-z0-9_]*`), so it is safe to splice in.
     pub(crate) fn new(prefix: &str) -> Self {
@@ -155,10 +227,10 @@ impl Statements {
                 "UPDATE {p}refresh_tokens SET retired_at = ?2, grace_successor = ?3, \
                  grace_until = ?4 WHERE hash = ?1 AND retired_at IS NULL",
             ),
-            grace_get: t(
-                "SELECT grace_successor, grace_until FROM {p}refresh_tokens \
-                 WHERE hash = ?1 AND retired_at IS NOT NULL AND grace_successor IS NOT NULL",
-            ),
+            grace_get: t("SELECT r.grace_successor, r.grace_until \
+                 FROM {p}refresh_tokens r JOIN {p}grants g ON g.id = r.grant_id \
+                 WHERE r.hash = ?1 AND r.retired_at IS NOT NULL \
+                 AND r.grace_successor IS NOT NULL"),
             grace_clear: t(
                 "UPDATE {p}refresh_tokens SET grace_successor = NULL, grace_until = NULL \
                  WHERE hash = ?1",

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth_core::store::{CodeLookup, ConsumeOutcome, RotateOutcome};
+use oauth_core::store::{CodeLookup, ConsumeOutcome, RefreshGrace, RotateOutcome};
 use oauth_core::{Clock, Store, StoreErrorKind, UnixTime};
 use oauth_store_sqlite::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use oauth_store_sqlite::{Durability, OpenError, PurgeSchedule, SqliteStore, SqliteStoreOptions};
@@ -106,6 +106,84 @@ async fn concurrent_rotation_through_separate_pools_has_exactly_one_successor() 
     }
 }
 
+/// Runs `op` from 32 tasks alternating between the two stores; returns how many got `true`.
+async fn race_two_pools<F, Fut>(a: &SqliteStore, b: &SqliteStore, op: F) -> usize
+where
+    F: Fn(SqliteStore) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..32)
+        .map(|i| tokio::spawn(op(if i % 2 == 0 { a.clone() } else { b.clone() })))
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    wins
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_insert_once_through_separate_pools_has_exactly_one_winner() {
+    let (a, b) = two_stores_on_one_file().await;
+    for _round in 0..10 {
+        let key = once_key("ticket");
+        let wins = race_two_pools(&a, &b, |store| async move {
+            store.insert_once(key, NOW.plus(60), NOW).await.unwrap()
+        })
+        .await;
+        assert_eq!(wins, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_insert_client_through_separate_pools_has_exactly_one_winner() {
+    let (a, b) = two_stores_on_one_file().await;
+    for _round in 0..10 {
+        let registered = client(&client_id());
+        let wins = race_two_pools(&a, &b, |store| {
+            let registered = registered.clone();
+            async move { store.insert_client(&registered).await.unwrap() }
+        })
+        .await;
+        assert_eq!(wins, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_grace_claims_through_separate_pools_have_exactly_one_winner() {
+    let (a, b) = two_stores_on_one_file().await;
+    for _round in 0..10 {
+        let grant = user_grant(&user_id(), &client_id());
+        a.create_grant_with_code(&grant, &code_for(&grant))
+            .await
+            .unwrap();
+        let first = tokens_for(&grant);
+        a.store_tokens(None, &first).await.unwrap();
+        let old = first.refresh.clone().unwrap().hash;
+        let grace = RefreshGrace {
+            sealed_successor: b"sealed successor".to_vec(),
+            until: NOW.plus(30),
+        };
+        assert_eq!(
+            a.rotate_refresh(&old, &tokens_for(&grant), Some(&grace), NOW)
+                .await
+                .unwrap(),
+            RotateOutcome::Rotated
+        );
+        let wins = race_two_pools(&a, &b, |store| async move {
+            match store.claim_refresh_grace(&old, NOW.plus(1)).await.unwrap() {
+                Some(sealed) => {
+                    assert_eq!(sealed, b"sealed successor");
+                    true
+                }
+                None => false,
+            }
+        })
+        .await;
+        assert_eq!(wins, 1);
+    }
+}
+
 /// Rows of `table` under grant `grant`, counted with raw SQL on the store's pool.
 async fn sqlx_count(store: &SqliteStore, table: &str, grant: &str) -> i64 {
     oauth_store_sqlite::sqlx::query_scalar(&format!(
@@ -134,11 +212,19 @@ async fn busy_database_is_retried_within_a_bound_then_reported_as_conflict() {
     let lock = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
 
     let key = once_key("ticket");
+    let started = std::time::Instant::now();
     let error = store
         .insert_once(key, NOW.plus(60), NOW)
         .await
         .expect_err("the write lock is held elsewhere");
     assert_eq!(error.kind(), StoreErrorKind::Conflict);
+    // Both attempts waited out the busy timeout: the bound is the configured one.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(100),
+        "gave up after {waited:?}, before two busy timeouts"
+    );
+    assert!(waited < Duration::from_secs(2), "waited {waited:?}");
     let grant = user_grant(&user_id(), &client_id());
     let error = store
         .create_grant_with_code(&grant, &code_for(&grant))
@@ -256,7 +342,7 @@ impl Clock for FixedClock {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn purge_task_removes_expired_records_in_batches_and_stops_when_dropped() {
+async fn purge_task_removes_expired_records_and_stops_when_dropped() {
     let store = common::fresh_store().await;
     for _ in 0..25 {
         assert!(store
@@ -327,7 +413,11 @@ async fn a_new_database_file_is_readable_by_its_owner_only() {
         .insert_once(once_key("ticket"), NOW.plus(60), NOW)
         .await
         .unwrap();
-    for file in [path.clone(), path.with_extension("db-wal")] {
+    for file in [
+        path.clone(),
+        path.with_extension("db-wal"),
+        path.with_extension("db-shm"),
+    ] {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{}", file.display());
     }
@@ -341,4 +431,58 @@ async fn in_memory_paths_are_refused_since_each_connection_would_get_its_own_dat
             Err(OpenError::NotAFile)
         ));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_queued_behind_a_locked_database_give_up_after_the_acquire_timeout() {
+    let path = common::fresh_db_path();
+    let store = SqliteStoreOptions::new(path.clone())
+        .busy(Duration::from_millis(300), 1)
+        .acquire_timeout(Duration::from_millis(100))
+        .open()
+        .await
+        .unwrap();
+    let holder = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(&path))
+        .await
+        .unwrap();
+    let lock = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
+
+    let started = std::time::Instant::now();
+    let writers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .insert_once(once_key("ticket"), NOW.plus(60), NOW)
+                    .await
+                    .expect_err("the database is locked")
+                    .kind()
+            })
+        })
+        .collect();
+    let mut unavailable = 0;
+    for writer in writers {
+        let kind = writer.await.unwrap();
+        assert!(matches!(
+            kind,
+            StoreErrorKind::Unavailable | StoreErrorKind::Conflict
+        ));
+        unavailable += usize::from(kind == StoreErrorKind::Unavailable);
+    }
+    // Without the bound, ten writers would wait 10 × 300 ms one after the other.
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_millis(1_500), "waited {waited:?}");
+    assert!(unavailable >= 5, "only {unavailable} gave up in the queue");
+    lock.rollback().await.unwrap();
+}
+
+/// A host can open the store from a spawned task or any other place that needs `Send`.
+#[test]
+fn opening_futures_are_send() {
+    fn assert_send<T: Send>(_: T) {}
+    // Futures are lazy: nothing is opened here.
+    assert_send(SqliteStore::open("never-opened.db"));
+    assert_send(SqliteStoreOptions::new("never-opened.db").open());
 }

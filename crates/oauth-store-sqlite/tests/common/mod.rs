@@ -57,3 +57,12 @@ pub(crate) async fn fresh_store() -> SqliteStore {
         .await
         .unwrap()
 }
+
+/// Removes a database file with its `-wal` and `-shm` files (missing ones are fine).
+pub(crate) fn remove_db_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
