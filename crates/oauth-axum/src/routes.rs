@@ -1,0 +1,167 @@
+//! The protocol endpoints as an axum [`Router`], with CORS for the endpoint group.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, Request};
+use oauth_core::{Provider, Store};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::body::{bounded, into_axum};
+
+/// Which browser origins may call an endpoint group from JavaScript (CORS).
+///
+/// Never applied to the authorization endpoint: it is navigated to, not fetched, and
+/// its pages rely on the user's cookies.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum CorsPolicy {
+    /// Any origin. Safe for the protocol endpoints and bearer-protected APIs: they never
+    /// rely on cookies (no `Access-Control-Allow-Credentials`), a browser client
+    /// authenticates with what it sends explicitly. The default.
+    #[default]
+    AnyOrigin,
+    /// Only these origins (`https://app.example`, exactly as browsers send `Origin`:
+    /// scheme, host, port, no trailing slash). A `*` in the list is ignored.
+    Origins(Vec<HeaderValue>),
+    /// No CORS headers: only same-origin JavaScript may call.
+    SameOriginOnly,
+}
+
+impl CorsPolicy {
+    /// The `tower-http` layer for this policy: `GET`, `HEAD`, `POST`, `PUT`, `DELETE`;
+    /// request headers `Authorization`, `Content-Type`, `Accept`; `WWW-Authenticate`
+    /// exposed (so a browser client can read a bearer challenge); `Vary: Origin` always;
+    /// never credentials. `None` for [`CorsPolicy::SameOriginOnly`].
+    #[must_use]
+    pub fn layer(&self) -> Option<CorsLayer> {
+        let origins = match self {
+            CorsPolicy::AnyOrigin => AllowOrigin::any(),
+            // `*` is not an origin (tower-http would panic on it): an allow-list never
+            // contains it; use `AnyOrigin` for that.
+            CorsPolicy::Origins(list) => {
+                AllowOrigin::list(list.iter().filter(|origin| *origin != "*").cloned())
+            }
+            CorsPolicy::SameOriginOnly => return None,
+        };
+        Some(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([
+                    Method::GET,
+                    Method::HEAD,
+                    Method::POST,
+                    Method::PUT,
+                    Method::DELETE,
+                ])
+                .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT])
+                .expose_headers([WWW_AUTHENTICATE])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
+    }
+}
+
+/// Builds the router of the protocol endpoints: token, revocation, introspection,
+/// registration and client configuration (when enabled), authorization server metadata
+/// and the protected resource metadata of each configured resource (and at the root
+/// `/.well-known/oauth-protected-resource` when the core serves one there), at the paths
+/// of the provider's configuration.
+///
+/// Merge it into the application's router at the root ([`Router::merge`], not `nest`:
+/// the paths are the configured ones, and the provider checks them). The authorization
+/// endpoint is the host's own route, with its login and consent pages
+/// ([`AuthorizationRequest`](crate::AuthorizationRequest)).
+#[derive(Debug)]
+#[must_use]
+pub struct ProtocolRouter<S: Store> {
+    provider: Arc<Provider<S>>,
+    cors: CorsPolicy,
+}
+
+impl<S: Store> ProtocolRouter<S> {
+    /// The endpoints of `provider`, open to any origin.
+    pub fn new(provider: Arc<Provider<S>>) -> Self {
+        ProtocolRouter {
+            provider,
+            cors: CorsPolicy::AnyOrigin,
+        }
+    }
+
+    /// The CORS policy of the protocol endpoints.
+    pub fn cors(mut self, policy: CorsPolicy) -> Self {
+        self.cors = policy;
+        self
+    }
+
+    /// The paths this router answers.
+    #[must_use]
+    pub fn paths(&self) -> Vec<String> {
+        let config = self.provider.config();
+        let endpoints = config.endpoints();
+        let mut paths = BTreeSet::new();
+        paths.insert(endpoints.token.clone());
+        paths.insert(endpoints.revocation.clone());
+        paths.insert(endpoints.introspection.clone());
+        if let Some(registration) = &endpoints.registration {
+            paths.insert(registration.clone());
+            paths.insert(format!(
+                "{}/{{client_id}}",
+                registration.trim_end_matches('/')
+            ));
+        }
+        paths.insert(self.provider.machine().authorization_server_metadata_path());
+        // The root fallback of protected resource metadata, which MCP clients try after
+        // the path-aware URL, wherever the core serves it (one resource, or one at the
+        // origin's root).
+        let fallback = oauth_core::metadata::PROTECTED_RESOURCE_WELL_KNOWN;
+        if let Ok(probe) = Request::get(fallback).body(()) {
+            if self.provider.machine().metadata_request(&probe).is_some() {
+                paths.insert(fallback.to_owned());
+            }
+        }
+        for resource in config.resources().iter() {
+            let path = resource
+                .metadata_url()
+                .and_then(|url| url.parse::<http::Uri>().ok())
+                .map(|uri| uri.path().to_owned());
+            if let Some(path) = path {
+                paths.insert(path);
+            }
+        }
+        paths.into_iter().collect()
+    }
+
+    /// The router, usable with any application state.
+    pub fn build<T>(self) -> Router<T>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let mut router = Router::new();
+        for path in self.paths() {
+            router = router.route(&path, any(endpoint::<S>));
+        }
+        let router = match self.cors.layer() {
+            Some(cors) => router.layer(cors),
+            None => router,
+        };
+        router.with_state(self.provider)
+    }
+}
+
+/// Every protocol endpoint: bound the body, let the provider answer (a body that could
+/// not be read whole never reaches it).
+async fn endpoint<S: Store>(
+    State(provider): State<Arc<Provider<S>>>,
+    request: Request<Body>,
+) -> Response {
+    match bounded(request, provider.config().max_body_bytes()).await {
+        Ok(request) => into_axum(provider.handle(&request).await),
+        Err(failure) => failure.into_response(),
+    }
+}
