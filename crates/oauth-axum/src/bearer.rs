@@ -87,6 +87,11 @@ where
 /// A layer that admits only requests with a valid bearer token (and the scopes this
 /// layer requires), and puts the [`Access`] into the request extensions for the handler.
 ///
+/// Apply it with `route_layer` (so unmatched paths stay 404), and apply a CORS layer
+/// *after* it (`.route_layer(RequireBearer::new(..)).layer(cors)`), so that CORS wraps the
+/// bearer check: preflights are answered, and a browser client can read the 401's
+/// `WWW-Authenticate` challenge. In the other order both fail without CORS headers.
+///
 /// ```
 /// # use std::sync::Arc;
 /// # use axum::{routing::get, Extension, Router};
@@ -137,10 +142,15 @@ impl<S: Store> RequireBearer<S> {
         }
     }
 
-    /// Also requires `scope` (one or several space-delimited scopes); a token without
-    /// it gets 403 `insufficient_scope` naming it.
+    /// Also requires `scope` (one or several space-delimited scopes; calling it again
+    /// adds to the requirement); a token without it gets 403 `insufficient_scope` naming
+    /// every scope required.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = Some(scope.into());
+        let scope = scope.into();
+        self.scope = Some(match self.scope.take() {
+            Some(required) => format!("{required} {scope}"),
+            None => scope,
+        });
         self
     }
 

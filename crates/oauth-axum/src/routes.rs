@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Method, Request};
+use http::{HeaderName, HeaderValue, Method, Request};
 use oauth_core::{Provider, Store};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -28,7 +28,7 @@ pub enum CorsPolicy {
     #[default]
     AnyOrigin,
     /// Only these origins (`https://app.example`, exactly as browsers send `Origin`:
-    /// scheme, host, port, no trailing slash). A `*` in the list is ignored.
+    /// scheme, host, port, no trailing slash). `*` and `null` in the list are ignored.
     Origins(Vec<HeaderValue>),
     /// No CORS headers: only same-origin JavaScript may call.
     SameOriginOnly,
@@ -36,7 +36,8 @@ pub enum CorsPolicy {
 
 impl CorsPolicy {
     /// The `tower-http` layer for this policy: `GET`, `HEAD`, `POST`, `PUT`, `DELETE`;
-    /// request headers `Authorization`, `Content-Type`, `Accept`; `WWW-Authenticate`
+    /// request headers `Authorization`, `Content-Type`, `Accept`, `MCP-Protocol-Version`;
+    /// `WWW-Authenticate`
     /// exposed (so a browser client can read a bearer challenge); `Vary: Origin` always;
     /// never credentials. `None` for [`CorsPolicy::SameOriginOnly`].
     #[must_use]
@@ -44,10 +45,13 @@ impl CorsPolicy {
         let origins = match self {
             CorsPolicy::AnyOrigin => AllowOrigin::any(),
             // `*` is not an origin (tower-http would panic on it): an allow-list never
-            // contains it; use `AnyOrigin` for that.
-            CorsPolicy::Origins(list) => {
-                AllowOrigin::list(list.iter().filter(|origin| *origin != "*").cloned())
-            }
+            // contains it; use `AnyOrigin` for that. `null` is the origin of sandboxed
+            // frames and local files, never one to trust.
+            CorsPolicy::Origins(list) => AllowOrigin::list(
+                list.iter()
+                    .filter(|origin| *origin != "*" && *origin != "null")
+                    .cloned(),
+            ),
             CorsPolicy::SameOriginOnly => return None,
         };
         Some(
@@ -60,7 +64,13 @@ impl CorsPolicy {
                     Method::PUT,
                     Method::DELETE,
                 ])
-                .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT])
+                .allow_headers([
+                    AUTHORIZATION,
+                    CONTENT_TYPE,
+                    ACCEPT,
+                    // Browser MCP clients send it during discovery (MCP 2025-06-18).
+                    HeaderName::from_static("mcp-protocol-version"),
+                ])
                 .expose_headers([WWW_AUTHENTICATE])
                 .max_age(std::time::Duration::from_secs(600)),
         )
@@ -73,8 +83,9 @@ impl CorsPolicy {
 /// `/.well-known/oauth-protected-resource` when the core serves one there), at the paths
 /// of the provider's configuration.
 ///
-/// Merge it into the application's router at the root ([`Router::merge`], not `nest`:
-/// the paths are the configured ones, and the provider checks them). The authorization
+/// Merge it into the application's router at the root ([`Router::merge`]). Do not
+/// `nest` it: the metadata would then advertise the configured URLs while the endpoints
+/// answer under the prefix. Configure the paths instead. The authorization
 /// endpoint is the host's own route, with its login and consent pages
 /// ([`AuthorizationRequest`](crate::AuthorizationRequest)).
 #[derive(Debug)]
@@ -142,15 +153,18 @@ impl<S: Store> ProtocolRouter<S> {
     where
         T: Clone + Send + Sync + 'static,
     {
+        // Each path is a service route, not a method router: a host route at the same
+        // path then panics at startup when merged, instead of silently taking over some
+        // of its methods.
         let mut router = Router::new();
         for path in self.paths() {
-            router = router.route(&path, any(endpoint::<S>));
+            let service = any(endpoint::<S>).with_state(Arc::clone(&self.provider));
+            router = router.route_service(&path, service);
         }
-        let router = match self.cors.layer() {
+        match self.cors.layer() {
             Some(cors) => router.layer(cors),
             None => router,
-        };
-        router.with_state(self.provider)
+        }
     }
 }
 

@@ -30,15 +30,15 @@ fn user_of(headers: &HeaderMap) -> Option<UserId> {
 /// The consent page of a valid request, or the error response for the user (if any).
 async fn authorize(headers: HeaderMap, request: AuthorizationRequest<MemoryStore>) -> Response {
     match request.into_result() {
-        Ok(pending) => Page {
-            status: StatusCode::OK,
-            html: format!(
+        Ok(pending) => Page::consent(
+            format!(
                 "<p>client={} scope={} redirect={}</p>",
                 pending.client_id(),
                 pending.scope(),
                 pending.redirect_uri()
             ),
-        }
+            &pending,
+        )
         .into_response(),
         Err(error) => {
             let user = user_of(&headers);
@@ -111,6 +111,14 @@ async fn valid_get_authorization_request_is_ok_with_client_and_scope() {
     );
     assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
     assert_page_security_headers(&headers);
+    // The consent form leads (by redirect) to the client: its origin is a form target.
+    let origin = REDIRECT.split('/').take(3).collect::<Vec<_>>().join("/");
+    assert!(
+        header(&headers, "content-security-policy")
+            .contains(&format!("form-action 'self' {origin};")),
+        "{}",
+        header(&headers, "content-security-policy")
+    );
 }
 
 #[tokio::test]
@@ -360,11 +368,7 @@ async fn the_whole_code_flow_runs_through_the_router() {
 #[tokio::test]
 async fn page_carries_the_security_headers_and_its_status_and_html() {
     for status in [StatusCode::OK, StatusCode::BAD_REQUEST] {
-        let response = Page {
-            status,
-            html: "<h1>Sign in</h1>".to_owned(),
-        }
-        .into_response();
+        let response = Page::error(status, "<h1>Sign in</h1>").into_response();
         let (got, headers, body) = text_parts(response).await;
         assert_eq!(got, status);
         assert_eq!(body, "<h1>Sign in</h1>");
@@ -382,12 +386,7 @@ async fn page_carries_the_security_headers_and_its_status_and_html() {
 async fn page_served_from_a_route_keeps_its_headers() {
     let app: Router = Router::new().route(
         "/login",
-        get(|| async {
-            Page {
-                status: StatusCode::OK,
-                html: "<form method=post></form>".to_owned(),
-            }
-        }),
+        get(|| async { Page::ok("<form method=post></form>") }),
     );
     let (status, headers, body) =
         text_parts(send(app, Request::get("/login").body(Body::empty()).unwrap()).await).await;

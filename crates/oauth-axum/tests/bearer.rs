@@ -428,3 +428,19 @@ async fn require_bearer_layers_stack_per_router() {
     let params = assert_challenge(&headers, RESOURCE_METADATA);
     assert_eq!(params["scope"], "write");
 }
+
+#[tokio::test]
+async fn require_bearer_scopes_given_twice_are_both_required() {
+    let provider = provider();
+    let (_, token) = access_token(&provider, "read").await;
+    let app = layered_app(
+        &provider,
+        RequireBearer::new(Arc::clone(&provider))
+            .scope("write")
+            .scope("read"),
+    );
+    let (status, headers, _) = parts(send(app, bearer_get("/api/notes", &token)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let params = assert_challenge(&headers, RESOURCE_METADATA);
+    assert_eq!(params["scope"], "read write");
+}

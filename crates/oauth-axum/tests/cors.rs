@@ -75,7 +75,12 @@ async fn default_policy_preflight_allows_any_origin_and_the_authorization_header
     let methods = list(&headers, "access-control-allow-methods");
     assert!(methods.contains(&"post".to_owned()), "{methods:?}");
     let allowed = list(&headers, "access-control-allow-headers");
-    for name in ["authorization", "content-type", "accept"] {
+    for name in [
+        "authorization",
+        "content-type",
+        "accept",
+        "mcp-protocol-version",
+    ] {
         assert!(allowed.contains(&name.to_owned()), "{allowed:?}");
     }
     assert_eq!(header(&headers, "access-control-max-age"), "600");
@@ -235,13 +240,7 @@ async fn host_authorization_route_merged_beside_the_protocol_router_gets_no_cors
     let app: Router = Router::new()
         .route(
             "/authorize",
-            get(|| async {
-                Page {
-                    status: StatusCode::OK,
-                    html: "<p>login</p>".to_owned(),
-                }
-                .into_response()
-            }),
+            get(|| async { Page::ok("<p>login</p>").into_response() }),
         )
         .merge(protocol(&provider));
 
@@ -284,9 +283,10 @@ async fn cors_layer_of_a_policy_protects_a_bearer_api_the_same_way() {
 }
 
 #[test]
-fn an_origin_list_containing_a_wildcard_never_panics_and_ignores_it() {
+fn an_origin_list_containing_a_wildcard_or_null_never_panics_and_ignores_them() {
     let policy = oauth_axum::CorsPolicy::Origins(vec![
         http::HeaderValue::from_static("*"),
+        http::HeaderValue::from_static("null"),
         http::HeaderValue::from_static("https://app.example"),
     ]);
     assert!(policy.layer().is_some());
