@@ -71,6 +71,16 @@
 //!
 //! Housekeeping: [`purge_expired_removes_only_expired_within_limit`],
 //! [`stores_from_factory_are_isolated`].
+//!
+//! ## The protocol model
+//!
+//! [`protocol`] is a different kind of check: not of a store, but of the whole server. It
+//! drives a [`Provider`](oauth_core::Provider) on the memory store through random (or
+//! fuzzed) sequences of protocol operations and checks, after every step, that codes are
+//! redeemed once, that revoked, rotated and expired credentials stay dead, that nothing
+//! outlives its grant, that no response leaks a secret and that the server never fails.
+//! The crate's `tests/protocol_state_machine.rs` runs it under proptest, and the
+//! `protocol` target of `fuzz/` under libFuzzer.
 #![forbid(unsafe_code)]
 // This crate is test code: a clause reports a broken contract by panicking, exactly as
 // `assert!` does in a test, and indexes fixed-size fixture vectors it just built.
@@ -89,6 +99,7 @@ mod grace;
 mod housekeeping;
 pub mod instrumented;
 mod once;
+pub mod protocol;
 mod refresh;
 mod revocation;
 mod support;
