@@ -49,9 +49,9 @@ impl Invariant {
 /// A broken invariant: the step, the operation and what was observed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// The 1-based index of the step in the run (0: the final sweep after the last step).
+    /// The 1-based index of the step in the run (for the final sweep: the last step's).
     pub step: usize,
-    /// The operation of that step (`None` for the final sweep).
+    /// The operation of that step; `None` for the final sweep after the last step.
     pub op: Option<Op>,
     /// The invariant.
     pub invariant: Invariant,
