@@ -98,13 +98,18 @@ impl SecureRandom for SeededRandom {
     }
 }
 
+/// The process's keyring: a fresh secret from the OS RNG, never a constant in the source.
+/// Reproduction does not depend on it: tokens come from the seeded random source, and no
+/// target's oracle depends on the bytes of a keyed hash or a ciphertext.
 fn keyring() -> Keyring {
-    // Fixed test key material: the fuzzed server holds nothing worth protecting.
-    Keyring::from_secret(
-        KeyId::new("fuzz").expect("key id"),
-        b"fuzz-harness-key-material-0123456789abcdef",
-    )
-    .expect("keyring")
+    static KEYRING: OnceLock<Keyring> = OnceLock::new();
+    KEYRING
+        .get_or_init(|| {
+            let mut secret = [0u8; 32];
+            oauth_core::OsRandom.fill(&mut secret).expect("OS random");
+            Keyring::from_secret(KeyId::new("fuzz").expect("key id"), &secret).expect("keyring")
+        })
+        .clone()
 }
 
 /// The single-threaded runtime the targets run the provider's futures on.

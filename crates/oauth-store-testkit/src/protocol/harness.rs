@@ -119,7 +119,11 @@ impl<S: Store> Harness<S> {
             .build()
             .expect("a current-thread runtime");
         let clock = Arc::new(ManualClock(AtomicU64::new(START)));
-        let keyring = Keyring::from_secret(KeyId::new("protocol").unwrap(), &[0x5a; 32]).unwrap();
+        // A fresh server secret per harness (never a constant); runs stay reproducible,
+        // since every credential comes from the seeded random source below.
+        let mut secret = [0u8; 32];
+        oauth_core::OsRandom.fill(&mut secret).unwrap();
+        let keyring = Keyring::from_secret(KeyId::new("protocol").unwrap(), &secret).unwrap();
         let provider = Provider::builder(Issuer::new(ISSUER).unwrap())
             .keys(keyring)
             .random(Arc::new(SeededRandom(Mutex::new(0x0a11_2026))))
