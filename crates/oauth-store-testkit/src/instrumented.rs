@@ -70,6 +70,7 @@ pub enum Op {
 pub struct InstrumentedStore<S> {
     inner: S,
     failing: Mutex<HashSet<Op>>,
+    ignoring: Mutex<HashSet<Op>>,
     writes: Mutex<Vec<String>>,
 }
 
@@ -79,6 +80,7 @@ impl<S: Store> InstrumentedStore<S> {
         InstrumentedStore {
             inner,
             failing: Mutex::new(HashSet::new()),
+            ignoring: Mutex::new(HashSet::new()),
             writes: Mutex::new(Vec::new()),
         }
     }
@@ -88,9 +90,22 @@ impl<S: Store> InstrumentedStore<S> {
         self.failing.lock().unwrap().insert(op);
     }
 
-    /// Makes every operation succeed again.
+    /// Makes the revocation `op` ([`Op::RevokeGrant`], [`Op::RevokeUserGrants`],
+    /// [`Op::RevokeAccessToken`] or [`Op::DeleteClient`]) report success without doing
+    /// anything from now on: a store that lies, to prove that a checker notices a
+    /// revocation that silently did not happen. Other operations are unaffected.
+    pub fn ignore(&self, op: Op) {
+        self.ignoring.lock().unwrap().insert(op);
+    }
+
+    /// Makes every operation succeed, and really happen, again.
     pub fn heal(&self) {
         self.failing.lock().unwrap().clear();
+        self.ignoring.lock().unwrap().clear();
+    }
+
+    fn ignores(&self, op: Op) -> bool {
+        self.ignoring.lock().unwrap().contains(&op)
     }
 
     /// The wrapped store.
@@ -146,6 +161,9 @@ impl<S: Store> Store for InstrumentedStore<S> {
     }
     async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
         self.check(Op::DeleteClient)?;
+        if self.ignores(Op::DeleteClient) {
+            return Ok(());
+        }
         self.inner.delete_client(id).await
     }
     async fn create_grant_with_code(
@@ -188,10 +206,16 @@ impl<S: Store> Store for InstrumentedStore<S> {
     }
     async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError> {
         self.check(Op::RevokeGrant)?;
+        if self.ignores(Op::RevokeGrant) {
+            return Ok(());
+        }
         self.inner.revoke_grant(id).await
     }
     async fn revoke_user_grants(&self, user: &UserId) -> Result<(), StoreError> {
         self.check(Op::RevokeUserGrants)?;
+        if self.ignores(Op::RevokeUserGrants) {
+            return Ok(());
+        }
         self.inner.revoke_user_grants(user).await
     }
     async fn store_tokens(
@@ -219,6 +243,9 @@ impl<S: Store> Store for InstrumentedStore<S> {
     }
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
         self.check(Op::RevokeAccessToken)?;
+        if self.ignores(Op::RevokeAccessToken) {
+            return Ok(());
+        }
         self.inner.revoke_access_token(hash).await
     }
     async fn find_refresh(

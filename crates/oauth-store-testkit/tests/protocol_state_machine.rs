@@ -10,16 +10,8 @@
 //! counts of what the runs observed are printed with `--nocapture`.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_trait::async_trait;
-use oauth_core::model::{
-    AccessTokenWithGrant, Client, ClientId, CodeRecord, GrantId, GrantRecord, IssuedTokens, UserId,
-};
-use oauth_core::store::{
-    CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
-};
-use oauth_core::{Store, StoreError, TokenHash, UnixTime};
+use oauth_core::Store;
 use oauth_store_memory::MemoryStore;
 use oauth_store_testkit::instrumented::{self, InstrumentedStore};
 use oauth_store_testkit::protocol::{
@@ -496,130 +488,15 @@ fn every_operation_decodes_from_bytes_and_runs() {
 // ---- the checker catches what it is meant to catch ----
 
 /// A memory store that acknowledges some revocations without doing them.
-struct Forgetful {
-    inner: MemoryStore,
-    forget_grants: AtomicBool,
-    forget_access: AtomicBool,
-}
-
-impl Forgetful {
-    fn new(grants: bool, access: bool) -> Self {
-        Forgetful {
-            inner: MemoryStore::new(),
-            forget_grants: AtomicBool::new(grants),
-            forget_access: AtomicBool::new(access),
-        }
+fn forgetful(grants: bool, access: bool) -> InstrumentedStore<MemoryStore> {
+    let store = InstrumentedStore::new(MemoryStore::new());
+    if grants {
+        store.ignore(instrumented::Op::RevokeGrant);
     }
-}
-
-#[async_trait]
-impl Store for Forgetful {
-    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        self.inner.client(id).await
+    if access {
+        store.ignore(instrumented::Op::RevokeAccessToken);
     }
-    async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
-        self.inner.put_client(client).await
-    }
-    async fn replace_client(&self, client: &Client) -> Result<bool, StoreError> {
-        self.inner.replace_client(client).await
-    }
-    async fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
-        self.inner.insert_client(client).await
-    }
-    async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
-        self.inner.delete_client(id).await
-    }
-    async fn create_grant_with_code(
-        &self,
-        grant: &GrantRecord,
-        code: &CodeRecord,
-    ) -> Result<(), StoreError> {
-        self.inner.create_grant_with_code(grant, code).await
-    }
-    async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError> {
-        self.inner.find_code(hash, now).await
-    }
-    async fn consume_code(
-        &self,
-        hash: &TokenHash,
-        issued: &IssuedTokens,
-        now: UnixTime,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        self.inner.consume_code(hash, issued, now).await
-    }
-    async fn grant(&self, id: &GrantId, now: UnixTime) -> Result<Option<GrantRecord>, StoreError> {
-        self.inner.grant(id, now).await
-    }
-    async fn grants_for_user(
-        &self,
-        user: &UserId,
-        now: UnixTime,
-    ) -> Result<Vec<GrantRecord>, StoreError> {
-        self.inner.grants_for_user(user, now).await
-    }
-    async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError> {
-        if self.forget_grants.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.inner.revoke_grant(id).await
-    }
-    async fn revoke_user_grants(&self, user: &UserId) -> Result<(), StoreError> {
-        self.inner.revoke_user_grants(user).await
-    }
-    async fn store_tokens(
-        &self,
-        new_grant: Option<&GrantRecord>,
-        tokens: &IssuedTokens,
-    ) -> Result<(), StoreError> {
-        self.inner.store_tokens(new_grant, tokens).await
-    }
-    async fn access_token(
-        &self,
-        hash: &TokenHash,
-        now: UnixTime,
-    ) -> Result<Option<AccessTokenWithGrant>, StoreError> {
-        self.inner.access_token(hash, now).await
-    }
-    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        if self.forget_access.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.inner.revoke_access_token(hash).await
-    }
-    async fn find_refresh(
-        &self,
-        hash: &TokenHash,
-        now: UnixTime,
-    ) -> Result<RefreshLookup, StoreError> {
-        self.inner.find_refresh(hash, now).await
-    }
-    async fn rotate_refresh(
-        &self,
-        old: &TokenHash,
-        successor: &IssuedTokens,
-        grace: Option<&RefreshGrace>,
-        now: UnixTime,
-    ) -> Result<RotateOutcome, StoreError> {
-        self.inner.rotate_refresh(old, successor, grace, now).await
-    }
-    async fn claim_refresh_grace(
-        &self,
-        retired: &TokenHash,
-        now: UnixTime,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.claim_refresh_grace(retired, now).await
-    }
-    async fn insert_once(
-        &self,
-        key: OnceKey,
-        expires_at: UnixTime,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        self.inner.insert_once(key, expires_at, now).await
-    }
-    async fn purge_expired(&self, now: UnixTime, limit: usize) -> Result<usize, StoreError> {
-        self.inner.purge_expired(now, limit).await
-    }
+    store
 }
 
 /// Applies `ops` on `harness` and returns the first violation.
@@ -645,7 +522,7 @@ fn checker_catches_a_code_replay_whose_revocation_silently_failed() {
     ];
     // The same run passes on an honest store.
     ok(&ops);
-    let violation = first_violation(Harness::with_store(Forgetful::new(true, false)), &ops);
+    let violation = first_violation(Harness::with_store(forgetful(true, false)), &ops);
     assert_eq!(
         violation.invariant,
         Invariant::ReplayedCodeTokenLive,
@@ -667,7 +544,7 @@ fn checker_catches_a_refresh_reuse_whose_revocation_silently_failed() {
         Op::RefreshRetired { token: 0 },
     ];
     ok(&ops);
-    let violation = first_violation(Harness::with_store(Forgetful::new(true, false)), &ops);
+    let violation = first_violation(Harness::with_store(forgetful(true, false)), &ops);
     assert_eq!(
         violation.invariant,
         Invariant::RetiredRefreshAccepted,
@@ -691,7 +568,7 @@ fn checker_catches_an_access_token_revocation_that_silently_failed() {
         },
     ];
     ok(&ops);
-    let violation = first_violation(Harness::with_store(Forgetful::new(false, true)), &ops);
+    let violation = first_violation(Harness::with_store(forgetful(false, true)), &ops);
     assert_eq!(
         violation.invariant,
         Invariant::DeadTokenAccepted,
