@@ -1,6 +1,5 @@
 //! The protocol endpoints as an axum [`Router`], with CORS for the endpoint group.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -10,7 +9,7 @@ use axum::routing::any;
 use axum::Router;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderName, HeaderValue, Method, Request};
-use oauth_core::{Provider, Store};
+use oauth_core::{Provider, ServedPath, Store};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::body::{bounded, into_axum};
@@ -110,42 +109,23 @@ impl<S: Store> ProtocolRouter<S> {
         self
     }
 
-    /// The paths this router answers.
+    /// The paths this router answers: the core's
+    /// [`served_paths`](oauth_core::Machine::served_paths), as axum route patterns.
     #[must_use]
     pub fn paths(&self) -> Vec<String> {
-        let config = self.provider.config();
-        let endpoints = config.endpoints();
-        let mut paths = BTreeSet::new();
-        paths.insert(endpoints.token.clone());
-        paths.insert(endpoints.revocation.clone());
-        paths.insert(endpoints.introspection.clone());
-        if let Some(registration) = &endpoints.registration {
-            paths.insert(registration.clone());
-            paths.insert(format!(
-                "{}/{{client_id}}",
-                registration.trim_end_matches('/')
-            ));
-        }
-        paths.insert(self.provider.machine().authorization_server_metadata_path());
-        // The root fallback of protected resource metadata, which MCP clients try after
-        // the path-aware URL, wherever the core serves it (one resource, or one at the
-        // origin's root).
-        let fallback = oauth_core::metadata::PROTECTED_RESOURCE_WELL_KNOWN;
-        if let Ok(probe) = Request::get(fallback).body(()) {
-            if self.provider.machine().metadata_request(&probe).is_some() {
-                paths.insert(fallback.to_owned());
-            }
-        }
-        for resource in config.resources().iter() {
-            let path = resource
-                .metadata_url()
-                .and_then(|url| url.parse::<http::Uri>().ok())
-                .map(|uri| uri.path().to_owned());
-            if let Some(path) = path {
-                paths.insert(path);
-            }
-        }
-        paths.into_iter().collect()
+        self.provider
+            .machine()
+            .served_paths()
+            .into_iter()
+            .filter_map(|path| match path {
+                ServedPath::Exact(path) => Some(path),
+                ServedPath::Below(path) => Some(format!("{path}/{{client_id}}")),
+                other => {
+                    tracing::error!(?other, "a kind of served path this glue cannot route");
+                    None
+                }
+            })
+            .collect()
     }
 
     /// The router, usable with any application state.

@@ -85,6 +85,10 @@ impl fmt::Debug for Issuer {
 
 /// Where the server's endpoints live: paths below the issuer's origin. The metadata
 /// document (RFC 8414) advertises them as absolute URLs built from the issuer.
+///
+/// Each path must be absolute, distinct, without a trailing slash, query or fragment, and
+/// without the characters routers read as patterns (`{`, `}`, `*`, `:`); otherwise the
+/// configuration does not build ([`ConfigError::InvalidEndpointPath`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoints {
     /// The authorization endpoint. Default `/authorize`.
@@ -113,20 +117,34 @@ impl Default for Endpoints {
 }
 
 impl Endpoints {
+    /// Every path is absolute, has no query, fragment, whitespace, empty segment or
+    /// trailing slash, and none of the characters routers read as patterns (`{`, `}`,
+    /// `*`, `:`), so glue crates can register it verbatim; no two endpoints share a path
+    /// (one would shadow the other).
     fn validate(&self) -> Result<(), ConfigError> {
-        let paths = [
+        let paths: Vec<&String> = [
             Some(&self.authorization),
             Some(&self.token),
             Some(&self.revocation),
             Some(&self.introspection),
             self.registration.as_ref(),
-        ];
-        let well_formed = paths.iter().flatten().all(|p| {
-            p.starts_with('/')
-                && !p.contains(['?', '#'])
-                && !p.bytes().any(|b| b.is_ascii_whitespace())
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let well_formed = paths.iter().all(|p| {
+            p.len() > 1
+                && p.starts_with('/')
+                && !p.ends_with('/')
+                && !p.contains("//")
+                && !p.contains(['?', '#', '{', '}', '*', ':'])
+                && !p.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
         });
-        if well_formed {
+        let distinct = paths
+            .iter()
+            .enumerate()
+            .all(|(i, p)| paths.iter().skip(i + 1).all(|q| q != p));
+        if well_formed && distinct {
             Ok(())
         } else {
             Err(ConfigError::InvalidEndpointPath)
@@ -854,6 +872,42 @@ mod tests {
         assert!(Issuer::new("https://as.example?x=1").is_err());
         assert!(Issuer::new("https://as.example#f").is_err());
         assert!(Issuer::new("https://as.example/tenant1").is_ok());
+    }
+
+    #[test]
+    fn endpoint_paths_a_router_could_misread_or_that_collide_are_refused() {
+        let build = |endpoints: Endpoints| {
+            let issuer = Issuer::new("https://as.example").unwrap();
+            Config::builder(issuer)
+                .keys(keys())
+                .endpoints(endpoints)
+                .build()
+        };
+        assert!(build(Endpoints::default()).is_ok());
+        for bad in [
+            "token", "/", "/token/", "//token", "/to ken", "/token?x", "/t#x", "/{id}", "/*rest",
+            "/:id", "/a\u{7f}b",
+        ] {
+            let endpoints = Endpoints {
+                token: bad.to_owned(),
+                ..Endpoints::default()
+            };
+            assert_eq!(
+                build(endpoints).unwrap_err(),
+                ConfigError::InvalidEndpointPath,
+                "{bad:?}"
+            );
+        }
+        let registration_with_trailing_slash = Endpoints {
+            registration: Some("/register/".to_owned()),
+            ..Endpoints::default()
+        };
+        assert!(build(registration_with_trailing_slash).is_err());
+        let shared = Endpoints {
+            revocation: "/token".to_owned(),
+            ..Endpoints::default()
+        };
+        assert_eq!(build(shared).unwrap_err(), ConfigError::InvalidEndpointPath);
     }
 
     #[test]

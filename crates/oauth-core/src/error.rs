@@ -616,8 +616,9 @@ pub enum ConfigError {
     /// carry unescaped.
     #[error("realm must be non-empty printable ASCII without '\"' or '\\'")]
     InvalidRealm,
-    /// An endpoint path does not start with `/`.
-    #[error("endpoint paths must start with '/'")]
+    /// An endpoint path is not a plain absolute path (see [`Endpoints`](crate::Endpoints)),
+    /// or two endpoints share one.
+    #[error("endpoint paths must be distinct absolute paths without a trailing slash, query, fragment or any of {{ }} * :")]
     InvalidEndpointPath,
     /// The registration policy is inconsistent: an endpoint without a policy that opens
     /// it (or the reverse), a weak or malformed initial access token, or a client-secret

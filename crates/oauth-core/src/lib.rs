@@ -101,7 +101,7 @@ pub use error::{ApiMisuse, ConfigError, ErrorCode, Reason, StoreError, StoreErro
 pub use events::{EventSink, SecurityEvent, TracingEvents};
 pub use machine::Machine;
 pub use mcp::{McpProfile, OfflineAccess};
-pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
+pub use metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata, ServedPath};
 pub use provider::{Answerer, StoreAndFetcher};
 pub use provider::{Provider, ProviderBuilder, RegistrationError};
 pub use random::{OsRandom, RandomError, SecureRandom};

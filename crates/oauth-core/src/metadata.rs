@@ -207,6 +207,17 @@ fn method_not_allowed() -> HttpResponse {
     response
 }
 
+/// A path the protocol endpoints answer ([`Machine::served_paths`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ServedPath {
+    /// Exactly this path.
+    Exact(String),
+    /// One more segment below this path: `{path}/{client_id}`, the RFC 7592 client
+    /// configuration endpoints.
+    Below(String),
+}
+
 impl Machine {
     /// The authorization server metadata document (RFC 8414 §2) of this configuration.
     #[must_use]
@@ -344,6 +355,46 @@ impl Machine {
             (Some(only), None) => Some(only),
             _ => None,
         }
+    }
+
+    /// Every path [`Provider::handle`](crate::Provider::handle) answers: the token,
+    /// revocation, introspection and (when enabled) registration endpoints, the client
+    /// configuration endpoints below the registration path, and the discovery documents
+    /// (the authorization server metadata, each resource's protected resource metadata,
+    /// and the root fallback when one is served there). Glue crates register exactly
+    /// these routes.
+    #[must_use]
+    pub fn served_paths(&self) -> Vec<ServedPath> {
+        let endpoints = &self.config.endpoints;
+        let mut paths = vec![
+            ServedPath::Exact(endpoints.token.clone()),
+            ServedPath::Exact(endpoints.revocation.clone()),
+            ServedPath::Exact(endpoints.introspection.clone()),
+        ];
+        if let Some(registration) = &endpoints.registration {
+            paths.push(ServedPath::Exact(registration.clone()));
+            paths.push(ServedPath::Below(registration.clone()));
+        }
+        paths.push(ServedPath::Exact(self.authorization_server_metadata_path()));
+        let root_fallback = Request::get(PROTECTED_RESOURCE_WELL_KNOWN)
+            .body(())
+            .ok()
+            .and_then(|probe| self.metadata_request(&probe));
+        if root_fallback.is_some() {
+            paths.push(ServedPath::Exact(PROTECTED_RESOURCE_WELL_KNOWN.to_owned()));
+        }
+        for resource in self.config.resources.iter() {
+            let path = resource
+                .metadata_url()
+                .and_then(|url| url.parse::<http::Uri>().ok())
+                .map(|uri| uri.path().to_owned());
+            if let Some(path) = path {
+                paths.push(ServedPath::Exact(path));
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        paths
     }
 
     /// Answers a request for one of the discovery documents: the authorization server

@@ -1091,3 +1091,67 @@ async fn prm_12_tokens_are_audience_restricted_to_the_resource_named() {
         .unwrap_err();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
+
+// ---------------------------------------------------------------------------------------
+// The routes glue crates register
+// ---------------------------------------------------------------------------------------
+
+/// The path of a served path, with `abc` as the client id of a `Below` path.
+fn concrete(path: &oauth_core::ServedPath) -> String {
+    match path {
+        oauth_core::ServedPath::Exact(path) => path.clone(),
+        oauth_core::ServedPath::Below(path) => format!("{path}/abc"),
+        other => panic!("unknown served path {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn served_paths_are_exactly_the_paths_handle_answers() {
+    let h = Harness::bare(ISSUER, |b| {
+        b.scopes(["mcp:tools"])
+            .mcp(oauth_core::McpProfile::new("https://as.example/mcp"))
+    });
+    let served = h.provider.machine().served_paths();
+    let concrete_paths: Vec<String> = served.iter().map(concrete).collect();
+    for expected in [
+        "/token",
+        "/revoke",
+        "/introspect",
+        "/register",
+        "/register/abc",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        assert!(
+            concrete_paths.iter().any(|p| p == expected),
+            "{expected} not in {concrete_paths:?}"
+        );
+    }
+    for path in &concrete_paths {
+        let (status, _, _) = h.handle(&empty_request(Method::GET, path)).await;
+        assert_ne!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{path} is listed but not answered"
+        );
+    }
+    for unserved in [
+        "/authorize",
+        "/",
+        "/tokens",
+        "/register/a/b",
+        "/.well-known/other",
+    ] {
+        assert!(
+            !concrete_paths.iter().any(|p| p == unserved),
+            "{unserved} listed"
+        );
+        let (status, _, _) = h.handle(&empty_request(Method::GET, unserved)).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{unserved} answered but not listed"
+        );
+    }
+}
