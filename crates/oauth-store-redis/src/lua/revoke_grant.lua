@@ -1,0 +1,3 @@
+-- ARGV: 2 grant tag.
+revoke(ARGV[2])
+return {'ok'}

@@ -1,0 +1,104 @@
+//! How a [`RedisStore`] is configured and connected.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::conn::{Conn, ConnectError};
+use crate::keys::{valid_prefix, Keys};
+use crate::scripts::Scripts;
+use crate::{OpenError, RedisStore};
+
+/// The key prefix used when none is set.
+pub const DEFAULT_PREFIX: &str = "oauth";
+
+/// Options for [`RedisStore`]: the server, the key prefix and the deadlines. Built with
+/// [`RedisStoreOptions::new`] (a URL) or [`RedisStoreOptions::with_client`], then
+/// [`connect`](Self::connect)ed (or [`connect_lazy`](Self::connect_lazy)).
+#[derive(Debug)]
+#[must_use]
+pub struct RedisStoreOptions {
+    client: redis::Client,
+    prefix: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl RedisStoreOptions {
+    /// A store on the server at `url` (`redis://[user:password@]host[:port][/db]`), with
+    /// the defaults: prefix [`DEFAULT_PREFIX`], a 2 s timeout per operation, 1 s per
+    /// connection attempt. The URL is parsed here; nothing is connected yet.
+    pub fn new(url: &str) -> Result<Self, OpenError> {
+        redis::Client::open(url)
+            .map(Self::with_client)
+            .map_err(OpenError::InvalidUrl)
+    }
+
+    /// A store through a client the host configured (credentials, database, RESP
+    /// version).
+    pub fn with_client(client: redis::Client) -> Self {
+        RedisStoreOptions {
+            client,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Puts every key of the store under `<prefix>:`, so that several stores (several
+    /// providers, tenants or test runs) share one server without seeing each other's
+    /// records. 1 to [`MAX_PREFIX_LEN`](crate::MAX_PREFIX_LEN) characters of
+    /// `A-Z a-z 0-9 _ . -`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The deadline of every operation, from its start to the server's answer, including
+    /// waiting for a connection or a reconnection (default 2 s). Past it, the operation
+    /// fails as unavailable and the provider answers 503.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The deadline of one attempt to open a TCP connection (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    fn build(self) -> Result<RedisStore, OpenError> {
+        if !valid_prefix(&self.prefix) {
+            return Err(OpenError::InvalidPrefix);
+        }
+        let scripts = Arc::new(Scripts::new());
+        let conn = Conn::new(
+            self.client,
+            self.timeout,
+            self.connect_timeout,
+            scripts.clone(),
+        );
+        Ok(RedisStore::assemble(Keys::new(&self.prefix), conn, scripts))
+    }
+
+    /// Connects now: opens the connection, checks that the server is Redis 7 or newer
+    /// (or a compatible server such as Valkey) and never evicts keys, and loads the
+    /// scripts, within the timeout. A server that cannot be reached is an error here, so a misconfigured
+    /// deployment fails at startup.
+    pub async fn connect(self) -> Result<RedisStore, OpenError> {
+        let store = self.build()?;
+        store.conn().connect().await.map_err(|error| match error {
+            ConnectError::Redis(error) => OpenError::Connect(error),
+            ConnectError::Unsupported(version) => OpenError::UnsupportedServer { version },
+            ConnectError::Eviction(policy) => OpenError::EvictionPolicy { policy },
+        })?;
+        Ok(store)
+    }
+
+    /// A store that connects on its first operation, and retries on the next one if that
+    /// fails: a server that starts while Redis is down answers 503 until Redis is back,
+    /// rather than failing to start. Only the options are checked here.
+    pub fn connect_lazy(self) -> Result<RedisStore, OpenError> {
+        self.build()
+    }
+}

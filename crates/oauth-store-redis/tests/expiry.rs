@@ -1,0 +1,181 @@
+//! Server-side expiry on the real server's clock: records vanish by their TTL, and
+//! indexes never keep dead members beyond the live count once a writer or a purge has
+//! passed. Lifetimes of one second; each test waits 1.5 s once (they run in parallel).
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oauth_core::model::IssuedTokens;
+use oauth_core::store::CodeLookup;
+use oauth_core::{Store, UnixTime};
+use oauth_store_redis::redis;
+use oauth_store_testkit::fixtures::{
+    access_expiring, client, client_grant, client_id, code_expiring, once_key, refresh_expiring,
+    user_grant, user_id,
+};
+
+const WAIT: Duration = Duration::from_millis(1_500);
+
+fn wall_clock() -> UnixTime {
+    UnixTime(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+}
+
+async fn zcard(key: &str) -> usize {
+    let mut conn = common::raw().await;
+    redis::cmd("ZCARD")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_record_and_index_vanishes_with_its_ttl() {
+    let prefix = common::fresh_prefix();
+    let _cleanup = common::Cleanup(prefix.clone());
+    let store = common::connect(&prefix).await;
+    let now = wall_clock();
+    let registered = client(&client_id());
+    store.put_client(&registered).await.unwrap();
+
+    // A grant of one second with its code, redeemed (tokens of one second), a rotation,
+    // a client-credentials grant and a one-time marker.
+    let mut grant = user_grant(&user_id(), &registered.id);
+    grant.created_at = now;
+    grant.expires_at = now.plus(1);
+    let code = code_expiring(&grant, now.plus(1));
+    store.create_grant_with_code(&grant, &code).await.unwrap();
+    let short = |g| IssuedTokens {
+        access: access_expiring(g, now.plus(1)),
+        refresh: Some(refresh_expiring(g, now.plus(1))),
+    };
+    let mut first = short(&grant);
+    first.access.issued_at = now;
+    store.consume_code(&code.hash, &first, now).await.unwrap();
+    let old = first.refresh.as_ref().unwrap().hash;
+    store
+        .rotate_refresh(&old, &short(&grant), None, now)
+        .await
+        .unwrap();
+    let mut machine = client_grant(&registered.id);
+    machine.created_at = now;
+    machine.expires_at = now.plus(1);
+    let mut machine_tokens = short(&machine);
+    machine_tokens.access.issued_at = now;
+    machine_tokens.refresh.as_mut().unwrap().issued_at = now;
+    store
+        .store_tokens(Some(&machine), &machine_tokens)
+        .await
+        .unwrap();
+    assert!(store
+        .insert_once(once_key("t"), now.plus(1), now)
+        .await
+        .unwrap());
+
+    let client_key = format!(
+        "{prefix}:{{c:{}}}:client",
+        registered.id.as_str().replace(':', "%3A")
+    );
+    assert!(common::keys_of(&prefix).await.len() > 10);
+    tokio::time::sleep(WAIT).await;
+    assert_eq!(
+        common::keys_of(&prefix).await,
+        vec![client_key],
+        "only the client (which does not expire) is left"
+    );
+    assert_eq!(
+        store.find_code(&code.hash, now).await.unwrap(),
+        CodeLookup::NotFound,
+        "gone from the server even when read at a time it would be valid"
+    );
+}
+
+#[tokio::test]
+async fn indexes_return_to_the_live_count_after_expiry() {
+    let prefix = common::fresh_prefix();
+    let _cleanup = common::Cleanup(prefix.clone());
+    let store = common::connect(&prefix).await;
+    let now = wall_clock();
+    let alice = user_id();
+    let app = client_id();
+
+    // One long-lived grant, and five grants of one second, all alice's with one client;
+    // five access tokens of one second under the long grant.
+    let mut long = user_grant(&alice, &app);
+    long.created_at = now;
+    long.expires_at = now.plus(600);
+    store
+        .create_grant_with_code(&long, &code_expiring(&long, now.plus(600)))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let mut grant = user_grant(&alice, &app);
+        grant.created_at = now;
+        grant.expires_at = now.plus(1);
+        store
+            .create_grant_with_code(&grant, &code_expiring(&grant, now.plus(1)))
+            .await
+            .unwrap();
+        let mut access = access_expiring(&long, now.plus(1));
+        access.issued_at = now;
+        store
+            .store_tokens(
+                None,
+                &IssuedTokens {
+                    access,
+                    refresh: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let users = format!("{prefix}:{{u:{}}}:grants", alice.as_str());
+    let clients = format!("{prefix}:{{c:{}}}:grants", app.as_str());
+    let kids = format!("{prefix}:{{g:{}}}:kids", long.id.as_str());
+    let expiry = format!("{prefix}:expiry");
+    assert_eq!(zcard(&users).await, 6);
+    assert_eq!(zcard(&clients).await, 6);
+    assert_eq!(zcard(&kids).await, 6);
+    assert_eq!(zcard(&expiry).await, 1 + 1 + 5 * 2 + 5);
+
+    tokio::time::sleep(WAIT).await;
+    // The indexes still list the dead until a writer passes; listing never shows them.
+    assert_eq!(
+        store.grants_for_user(&alice, now).await.unwrap(),
+        vec![long.clone()]
+    );
+
+    // One write under the long grant for alice and the client prunes each index.
+    let later = wall_clock();
+    let mut access = access_expiring(&long, later.plus(600));
+    access.issued_at = later;
+    store
+        .store_tokens(
+            None,
+            &IssuedTokens {
+                access,
+                refresh: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut another = user_grant(&alice, &app);
+    another.created_at = later;
+    another.expires_at = later.plus(600);
+    store
+        .create_grant_with_code(&another, &code_expiring(&another, later.plus(600)))
+        .await
+        .unwrap();
+    assert_eq!(zcard(&users).await, 2, "the long grant and the new one");
+    assert_eq!(zcard(&clients).await, 2);
+    assert_eq!(zcard(&kids).await, 2, "the long grant's code and new token");
+    // Live: two grants, two codes, one token.
+    store.purge_expired(later, 1_000).await.unwrap();
+    assert_eq!(zcard(&expiry).await, 5);
+}
