@@ -1,0 +1,459 @@
+//! The authorization endpoint's pages: login, consent, and their form handlers.
+//!
+//! The pending request travels through the pages as a ticket sealed by the core and bound
+//! to the browser cookie, so nothing is stored for a visitor who never finishes. A
+//! request the core rejects is shown as a page; an error that belongs to the client is
+//! redirected to it only once the user is signed in (OAuth 2.1 §7.13.2): an anonymous
+//! visitor signs in first and the request is handled again.
+
+use axum::extract::{OriginalUri, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use http::header::{LOCATION, SET_COOKIE};
+use http::{HeaderMap, Method, StatusCode};
+use oauth_axum::{authorization_error_response, AuthorizationRequest, Page};
+use oauth_core::mcp::RedirectTarget;
+use oauth_core::model::UserId;
+use oauth_core::{
+    Approval, AuthorizationError, Decision, ErrorCode, PendingAuthorization, Reason, Store,
+};
+use serde::Deserialize;
+
+use crate::app::{
+    continue_page, cookie_leak_page, error_page, AppState, PageForm, PageQuery, Visitor,
+};
+use crate::browser::same_origin_post;
+use crate::pages::{self, ConsentView, LoginView};
+
+/// The "authorized apps" page, where a login without a pending request ends.
+const ACCOUNT_PAGE: &str = "/account";
+
+/// The authorization endpoint (GET or POST, OAuth 2.1 §4.1.1).
+pub(crate) async fn authorize<S: Store>(
+    State(app): State<AppState<S>>,
+    Extension(visitor): Extension<Visitor>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    AuthorizationRequest(result, _): AuthorizationRequest<S>,
+) -> Response {
+    let pending = match result {
+        Ok(pending) => pending,
+        Err(error) => {
+            // A GET can be replayed after login; a POST's body is gone.
+            let again = (method == Method::GET)
+                .then(|| uri.path_and_query().map(|pq| pq.as_str().to_owned()))
+                .flatten();
+            return failed(&app, &visitor, error, again.as_deref());
+        }
+    };
+    if app.leaks_cookies(pending.redirect_uri()) {
+        return cookie_leak_page();
+    }
+    if let Some(user) = &app.auto_consent {
+        // Any web page the developer opens could register a client with its own https
+        // redirect URI and send the browser here: auto-consent serves local tools only.
+        if !pending.redirect_uris_loopback_only() {
+            tracing::warn!(client_id = %pending.client_id(), "auto-consent refused: a redirect URI is not loopback");
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "Auto-consent refused",
+                "Development auto-consent approves only clients whose redirect URIs are all loopback addresses.",
+            );
+        }
+        tracing::warn!(
+            user = %user,
+            client_id = %pending.client_id(),
+            "DEVELOPMENT AUTO-CONSENT: approving without login or consent"
+        );
+        let decision = Decision::Approve(Approval::new(user.clone()));
+        return complete(&app, &visitor, pending, decision).await;
+    }
+    let ticket = match app
+        .provider
+        .seal_ticket(&pending, visitor.browser.as_bytes())
+    {
+        Ok(ticket) => ticket,
+        Err(error) => return failed(&app, &visitor, error, None),
+    };
+    match &visitor.user {
+        Some(user) => consent_page(&app, &visitor, user, &pending, &ticket),
+        None => {
+            let csrf = app.csrf_token(&visitor);
+            login_view(
+                StatusCode::OK,
+                &LoginView {
+                    csrf: &csrf,
+                    ticket: Some(&ticket),
+                    return_to: None,
+                    client: Some(client_label(&pending)),
+                    error: None,
+                },
+            )
+        }
+    }
+}
+
+/// What the login form posts.
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    ticket: Option<String>,
+    return_to: Option<String>,
+}
+
+/// Where `/login` may send the browser afterwards.
+#[derive(Deserialize)]
+pub(crate) struct ReturnTo {
+    return_to: Option<String>,
+}
+
+/// The login page on its own (`/login?return_to=/account`).
+pub(crate) async fn login_page<S: Store>(
+    State(app): State<AppState<S>>,
+    Extension(visitor): Extension<Visitor>,
+    PageQuery(query): PageQuery<ReturnTo>,
+) -> Response {
+    let csrf = app.csrf_token(&visitor);
+    let return_to = query
+        .return_to
+        .as_deref()
+        .filter(|target| safe_return_to(&app, target));
+    login_view(
+        StatusCode::OK,
+        &LoginView {
+            csrf: &csrf,
+            ticket: None,
+            return_to,
+            client: None,
+            error: None,
+        },
+    )
+}
+
+/// The login form: check the password, start a session, then continue to the consent
+/// page (with a ticket) or back to where the user came from.
+pub(crate) async fn login<S: Store>(
+    State(app): State<AppState<S>>,
+    Extension(visitor): Extension<Visitor>,
+    headers: HeaderMap,
+    PageForm(form): PageForm<LoginForm>,
+) -> Response {
+    if let Some(refused) = refuse_forged(&app, &visitor, &headers, &form.csrf) {
+        return refused;
+    }
+    if app.login_gate.locked(&form.username) {
+        tracing::warn!(
+            event = "login_locked",
+            "too many failed logins for one name"
+        );
+        return error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "Too many failed sign-ins for this name. Try again in 15 minutes.",
+        );
+    }
+    let Some(permit) = app.login_gate.permit() else {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "Too many sign-ins at once. Please try again in a moment.",
+        );
+    };
+    let checking = app.clone();
+    let (name, password) = (form.username.clone(), form.password);
+    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers, and hold
+    // the permit until it is done.
+    let user = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        checking.users.verify(&name, &password)
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(user) = user else {
+        app.login_gate.failed(&form.username);
+        tracing::warn!(event = "login_failed", "wrong user name or password");
+        let csrf = app.csrf_token(&visitor);
+        let return_to = form
+            .return_to
+            .as_deref()
+            .filter(|target| safe_return_to(&app, target));
+        return login_view(
+            StatusCode::UNAUTHORIZED,
+            &LoginView {
+                csrf: &csrf,
+                ticket: form.ticket.as_deref(),
+                return_to,
+                client: None,
+                error: Some("Wrong user name or password."),
+            },
+        );
+    };
+    let cookie =
+        match app
+            .sessions
+            .login(user.clone(), &visitor.browser, visitor.session.as_deref())
+        {
+            Ok(cookie) => cookie,
+            Err(error) => {
+                tracing::error!(%error, "session not created");
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    "Signing in is not possible right now. Please try again later.",
+                );
+            }
+        };
+    app.login_gate.succeeded(&form.username);
+    tracing::info!(event = "login", user = %user);
+    let signed_in = Visitor {
+        user: Some(user.clone()),
+        session: Some(cookie.clone()),
+        ..visitor
+    };
+    let mut response = if let Some(ticket) = &form.ticket {
+        match app
+            .provider
+            .resume_authorization(ticket, signed_in.browser.as_bytes())
+            .await
+        {
+            Ok(pending) => consent_page(&app, &signed_in, &user, &pending, ticket),
+            // An error for the client, now that someone is signed in: leave the site by
+            // a new navigation, which the login page's `form-action` does not govern.
+            Err(error) => match failed(&app, &signed_in, error, None) {
+                redirect if redirect.status().is_redirection() => {
+                    match redirect
+                        .headers()
+                        .get(LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                    {
+                        Some(target) if app.leaks_cookies(target) => cookie_leak_page(),
+                        Some(target) => continue_page(target),
+                        None => redirect,
+                    }
+                }
+                page => page,
+            },
+        }
+    } else {
+        match form
+            .return_to
+            .as_deref()
+            .filter(|target| safe_return_to(&app, target))
+        {
+            // Back to the authorization request, whose answer may redirect to the
+            // client: a new navigation, for the same reason as above.
+            Some(target) if target != ACCOUNT_PAGE => continue_page(target),
+            _ => Redirect::to(ACCOUNT_PAGE).into_response(),
+        }
+    };
+    if let Some(set) = app.cookies.set_session(&cookie) {
+        response.headers_mut().append(SET_COOKIE, set);
+    }
+    response
+}
+
+/// What the consent form posts.
+#[derive(Deserialize)]
+pub(crate) struct ConsentForm {
+    csrf: String,
+    ticket: String,
+    decision: String,
+}
+
+/// The consent form: the signed-in user's decision completes the request, and the
+/// browser goes back to the client with a code or `access_denied`.
+pub(crate) async fn consent<S: Store>(
+    State(app): State<AppState<S>>,
+    Extension(visitor): Extension<Visitor>,
+    headers: HeaderMap,
+    PageForm(form): PageForm<ConsentForm>,
+) -> Response {
+    if let Some(refused) = refuse_forged(&app, &visitor, &headers, &form.csrf) {
+        return refused;
+    }
+    let Some(user) = visitor.user.clone() else {
+        // The session ended while the page was open: sign in again, same request.
+        let csrf = app.csrf_token(&visitor);
+        return login_view(
+            StatusCode::UNAUTHORIZED,
+            &LoginView {
+                csrf: &csrf,
+                ticket: Some(&form.ticket),
+                return_to: None,
+                client: None,
+                error: Some("Your session ended. Sign in again to continue."),
+            },
+        );
+    };
+    let decision = match form.decision.as_str() {
+        "approve" => Decision::Approve(Approval::new(user.clone())),
+        "deny" => Decision::Deny,
+        _ => return error_page(StatusCode::BAD_REQUEST, "Bad request", "Unknown decision."),
+    };
+    let pending = match app
+        .provider
+        .resume_authorization(&form.ticket, visitor.browser.as_bytes())
+        .await
+    {
+        Ok(pending) => pending,
+        Err(error) => return failed(&app, &visitor, error, None),
+    };
+    tracing::info!(
+        event = "consent",
+        user = %user,
+        client_id = %pending.client_id(),
+        approved = matches!(decision, Decision::Approve(_)),
+    );
+    complete(&app, &visitor, pending, decision).await
+}
+
+/// Ends the session.
+pub(crate) async fn logout<S: Store>(
+    State(app): State<AppState<S>>,
+    Extension(visitor): Extension<Visitor>,
+    headers: HeaderMap,
+    PageForm(form): PageForm<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = refuse_forged(&app, &visitor, &headers, &form.csrf) {
+        return refused;
+    }
+    if let Some(session) = &visitor.session {
+        app.sessions.logout(session);
+    }
+    let mut response = Redirect::to("/").into_response();
+    if let Some(clear) = app.cookies.clear_session() {
+        response.headers_mut().append(SET_COOKIE, clear);
+    }
+    response
+}
+
+/// A form that carries only its CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    pub(crate) csrf: String,
+}
+
+/// Refuses a form that came from another site or without this browser's CSRF token.
+pub(crate) fn refuse_forged<S: Store>(
+    app: &AppState<S>,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Option<Response> {
+    if same_origin_post(headers, &app.origin) && app.csrf.verify(&visitor.browser, csrf) {
+        return None;
+    }
+    tracing::warn!(event = "form_refused", "cross-site or stale form");
+    Some(error_page(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form expired or came from another site. Go back, reload the page and try again (cookies must be enabled).",
+    ))
+}
+
+async fn complete<S: Store>(
+    app: &AppState<S>,
+    visitor: &Visitor,
+    pending: PendingAuthorization,
+    decision: Decision,
+) -> Response {
+    match app.provider.complete_authorization(pending, decision).await {
+        Ok(redirect) => redirect.map(axum::body::Body::from),
+        Err(error) => failed(app, visitor, error, None),
+    }
+}
+
+/// A failed authorization request: the error redirect for a signed-in user, the login
+/// page first for an anonymous one when the request can be replayed (`again`), otherwise
+/// an error page.
+fn failed<S: Store>(
+    app: &AppState<S>,
+    visitor: &Visitor,
+    error: AuthorizationError,
+    again: Option<&str>,
+) -> Response {
+    let user = visitor.user.as_ref().or(app.auto_consent.as_ref());
+    match (&error, user, again) {
+        (AuthorizationError::Redirect(_), Some(user), _) => {
+            authorization_error_response(error, Some(user))
+        }
+        (AuthorizationError::Redirect(_), None, Some(again)) if safe_return_to(app, again) => {
+            let csrf = app.csrf_token(visitor);
+            login_view(
+                StatusCode::OK,
+                &LoginView {
+                    csrf: &csrf,
+                    ticket: None,
+                    return_to: Some(again),
+                    client: None,
+                    error: None,
+                },
+            )
+        }
+        _ => {
+            let reason = error.reason().unwrap_or(Reason::InternalFailure);
+            tracing::info!(event = "authorization_refused", reason = ?reason);
+            let status = match reason.code() {
+                ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            error_page(
+                status,
+                "Authorization request refused",
+                reason.description(),
+            )
+        }
+    }
+}
+
+/// Only this server's own pages: the authorization endpoint with its query, or the
+/// account page. Anything else (another host, `//host`, a scheme) would make login an
+/// open redirector.
+fn safe_return_to<S: Store>(app: &AppState<S>, target: &str) -> bool {
+    let authorize = &app.provider.config().endpoints().authorization;
+    let ours = target == ACCOUNT_PAGE
+        || target
+            .strip_prefix(authorize.as_str())
+            .is_some_and(|rest| rest.starts_with('?'));
+    ours && target.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn client_label(pending: &PendingAuthorization) -> &str {
+    pending
+        .client_name()
+        .unwrap_or(pending.client_id().as_str())
+}
+
+fn login_view(status: StatusCode, view: &LoginView<'_>) -> Response {
+    Page::error(status, pages::login(view)).into_response()
+}
+
+fn consent_page<S: Store>(
+    app: &AppState<S>,
+    visitor: &Visitor,
+    user: &UserId,
+    pending: &PendingAuthorization,
+    ticket: &str,
+) -> Response {
+    let csrf = app.csrf_token(visitor);
+    let target = RedirectTarget::of(pending);
+    let view = ConsentView {
+        user: user.as_str(),
+        csrf: &csrf,
+        ticket,
+        client_name: pending.client_name(),
+        client_id: pending.client_id().as_str(),
+        redirect_host: target
+            .as_ref()
+            .map(|t| t.host.clone())
+            .or_else(|| pending.redirect_uri_host()),
+        loopback: target.as_ref().is_some_and(|t| t.loopback),
+        scopes: pending.scope().iter().collect(),
+        resources: pending.resources().iter().map(|r| r.as_str()).collect(),
+    };
+    Page::consent(pages::consent(&view), pending).into_response()
+}

@@ -1,0 +1,464 @@
+//! Starting and stopping the server: settings → issuer, keys, users, store, provider →
+//! router → listener, with a purge timer and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth_core::mcp::McpProfile;
+use oauth_core::model::UserId;
+use oauth_core::{
+    Clock, ConfigError, Issuer, KeyError, OfflineAccess, Provider, Store, SystemClock,
+};
+use oauth_store_memory::MemoryStore;
+use oauth_store_redis::RedisStoreOptions;
+use oauth_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{self, App, AppState, MCP_SCOPE, PROFILE_SCOPE};
+use crate::browser::{CookieNames, Csrf, Sessions};
+use crate::keys::{self, KeySource};
+use crate::serve::serve;
+use crate::settings::{Settings, StoreKind};
+use crate::throttle::LoginGate;
+use crate::tls::{self, TlsListener};
+use crate::users::{GeneratedPassword, Users};
+
+/// Records purged per store call; the timer repeats until a batch comes back short.
+const PURGE_BATCH: usize = 1_000;
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen: {0}")]
+    Bind(#[source] std::io::Error),
+    /// The issuer is not usable.
+    #[error("issuer: {0}")]
+    Issuer(String),
+    /// No key was given, and this is not a development server (loopback issuer on a
+    /// loopback address).
+    #[error("no server key: set OAUTH_SERVER_KEY_FILE (or OAUTH_SERVER_KEY) to at least 32 random bytes, base64url; a development key is generated only for a loopback issuer on a loopback address")]
+    NoKey,
+    /// The key is malformed.
+    #[error("server key: {0}")]
+    BadKey(&'static str),
+    /// The key file could not be read or created.
+    #[error("key file {0}: {1}")]
+    KeyFile(PathBuf, #[source] std::io::Error),
+    /// The key file is readable by others.
+    #[error("key file {0} has mode {1:o}: make it readable by its owner only (chmod 600)")]
+    KeyFilePermissions(PathBuf, u32),
+    /// The key or key id was refused.
+    #[error("server key: {0}")]
+    Key(#[source] KeyError),
+    /// The OS random source failed.
+    #[error("the OS random source failed")]
+    Random,
+    /// A `--user` is malformed.
+    #[error("demo user: {0}")]
+    BadUser(&'static str),
+    /// `--auto-consent` is not allowed here.
+    #[error("auto-consent: {0}")]
+    AutoConsent(&'static str),
+    /// The TLS certificate or key is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The SQLite store did not open.
+    #[error("store: {0}")]
+    Store(#[source] oauth_store_sqlite::OpenError),
+    /// The Redis store did not connect.
+    #[error("store: {0}")]
+    Redis(#[source] oauth_store_redis::OpenError),
+    /// The provider's configuration was refused.
+    #[error("configuration: {0}")]
+    Config(#[source] ConfigError),
+}
+
+/// What the server was started with, for the banner.
+struct Facts {
+    store: String,
+    key: KeySource,
+    dev_key_file: PathBuf,
+    generated: Option<GeneratedPassword>,
+    generated_cert: Option<PathBuf>,
+    auto_consent: Option<UserId>,
+}
+
+/// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`].
+pub struct RunningServer {
+    base: String,
+    local_addr: SocketAddr,
+    facts: Facts,
+    stop: watch::Sender<bool>,
+    serving: JoinHandle<()>,
+    purging: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The public base URL (the issuer), without a trailing slash.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The bound address (useful with port 0).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The certificate to trust, when a self-signed one was generated.
+    #[must_use]
+    pub fn generated_certificate(&self) -> Option<&std::path::Path> {
+        self.facts.generated_cert.as_deref()
+    }
+
+    /// The start banner: where to go, and the demo credentials.
+    #[must_use]
+    pub fn banner(&self) -> String {
+        let base = &self.base;
+        let facts = &self.facts;
+        let mut lines = vec![
+            format!("OAuth 2.1 example server listening on {base} ({})", self.local_addr),
+            format!("  Home and your authorized apps:   {base}/"),
+            format!("  Authorization server metadata:   {base}/.well-known/oauth-authorization-server"),
+            format!("  MCP endpoint:                    {base}/mcp"),
+            format!("  Protected resource metadata:     {base}/.well-known/oauth-protected-resource/mcp"),
+            format!("  Demo API:                        {base}/api/me"),
+            format!("  Store:                           {}", facts.store),
+        ];
+        match &facts.generated {
+            Some(generated) => lines.push(format!(
+                "  Demo user:                       {} / {}   (password generated for this run; choose with --user name:password)",
+                generated.user, generated.password
+            )),
+            None => lines.push("  Demo users:                      as configured (--user)".to_owned()),
+        }
+        if let Some(cert) = &facts.generated_cert {
+            lines.push(format!(
+                "  Self-signed certificate:         {} (trust it in your client)",
+                cert.display()
+            ));
+        }
+        if let KeySource::Development { .. } = facts.key {
+            lines.push(format!(
+                "  WARNING: development key in {} - set OAUTH_SERVER_KEY_FILE in production",
+                facts.dev_key_file.display()
+            ));
+        }
+        if let Some(user) = &facts.auto_consent {
+            lines.push(format!(
+                "  WARNING: auto-consent approves every valid request as {user} (development only)"
+            ));
+        }
+        lines.join("\n")
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, stops the purge
+    /// timer, and closes the store.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.stop.send(true);
+        let served = self.serving.await.map_err(std::io::Error::other);
+        let _ = self.purging.await;
+        served
+    }
+}
+
+/// Starts the server described by `settings`.
+pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    let tls = tls::configure(&settings)?;
+    let listener = TcpListener::bind(settings.addr)
+        .await
+        .map_err(StartError::Bind)?;
+    let local_addr = listener.local_addr().map_err(StartError::Bind)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local_addr}"));
+    let public = PublicUrl::parse(&base)?;
+    if tls.is_some() && !public.https {
+        return Err(StartError::Issuer(
+            "the server speaks https: the issuer must be an https URL".to_owned(),
+        ));
+    }
+    // Development conveniences need a loopback issuer *and* a loopback listener: an
+    // issuer that says 127.0.0.1 on a server reachable from the network is not local.
+    let development = public.loopback && local_addr.ip().is_loopback();
+    let (keyring, key_source) = keys::load(&settings, development)?;
+    if let KeySource::Development { created } = key_source {
+        tracing::warn!(
+            file = %settings.dev_key_file.display(),
+            created,
+            "DEVELOPMENT KEY: the server key was generated on this machine; set OAUTH_SERVER_KEY_FILE in production"
+        );
+    }
+    let (users, generated) = Users::from_specs(&settings.users)?;
+    let auto_consent = match &settings.auto_consent {
+        None => None,
+        Some(_) if !development => {
+            return Err(StartError::AutoConsent(
+                "allowed only with a loopback issuer on a loopback address",
+            ))
+        }
+        Some(name) if !users.exists(name) => {
+            return Err(StartError::AutoConsent("names an unknown user"))
+        }
+        Some(name) => {
+            tracing::warn!(user = %name, "DEVELOPMENT AUTO-CONSENT is on: every valid authorization request is approved without login or consent");
+            Some(UserId::new(name.as_str()))
+        }
+    };
+    let parts = Parts {
+        issuer: public.issuer,
+        keyring,
+        app: AppParts {
+            users,
+            base: public.base,
+            origin: public.origin,
+            authority: public.authority,
+            host: public.host,
+            loopback: public.loopback,
+            // Behind a TLS-terminating proxy the listener is plain but browsers speak
+            // https: the issuer's scheme decides.
+            secure: public.https,
+            auto_consent: auto_consent.clone(),
+        },
+        offline_access: if settings.require_offline_access {
+            OfflineAccess::Required
+        } else {
+            OfflineAccess::Offered
+        },
+        purge_every: Duration::from_secs(settings.purge_every),
+    };
+    let facts = Facts {
+        store: String::new(),
+        key: key_source,
+        dev_key_file: settings.dev_key_file.clone(),
+        generated,
+        generated_cert: tls.as_ref().and_then(|tls| tls.generated_cert.clone()),
+        auto_consent,
+    };
+    let listener = match tls {
+        Some(tls) => {
+            Listening::Tls(TlsListener::new(listener, tls.acceptor).map_err(StartError::Bind)?)
+        }
+        None => Listening::Plain(listener),
+    };
+    match settings.store {
+        StoreKind::Memory => {
+            let facts = Facts {
+                store: "in memory (lost at exit)".to_owned(),
+                ..facts
+            };
+            launch(MemoryStore::new(), parts, listener, local_addr, facts)
+        }
+        StoreKind::Redis => {
+            let store = RedisStoreOptions::new(&settings.redis_url)
+                .map(|options| options.prefix(settings.redis_prefix.clone()))
+                .map_err(StartError::Redis)?
+                .connect()
+                .await
+                .map_err(StartError::Redis)?;
+            let facts = Facts {
+                store: format!(
+                    "Redis at {} (prefix {})",
+                    redacted_url(&settings.redis_url),
+                    settings.redis_prefix
+                ),
+                ..facts
+            };
+            launch(store, parts, listener, local_addr, facts)
+        }
+        StoreKind::Sqlite => {
+            let store = SqliteStore::open(&settings.database)
+                .await
+                .map_err(StartError::Store)?;
+            let facts = Facts {
+                store: format!("SQLite file {}", settings.database.display()),
+                ..facts
+            };
+            launch(store, parts, listener, local_addr, facts)
+        }
+    }
+}
+
+/// A Redis URL without its password, for the banner.
+fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The base URL taken apart.
+struct PublicUrl {
+    issuer: Issuer,
+    base: String,
+    origin: String,
+    authority: String,
+    host: String,
+    loopback: bool,
+    https: bool,
+}
+
+impl PublicUrl {
+    /// An origin (no path, query or fragment): the pages and endpoints are served at the
+    /// root. `https`, or `http` on a loopback host (logged development mode).
+    fn parse(base: &str) -> Result<PublicUrl, StartError> {
+        let base = base.trim_end_matches('/');
+        let url = url::Url::parse(base).map_err(|e| StartError::Issuer(e.to_string()))?;
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(StartError::Issuer(
+                "must be an origin such as https://auth.example.com (no path)".to_owned(),
+            ));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| StartError::Issuer("no host".to_owned()))?;
+        let loopback = match host {
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+            url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        };
+        let issuer = if url.scheme() == "https" {
+            Issuer::new(base)
+        } else {
+            Issuer::insecure_loopback_for_development(base)
+        }
+        .map_err(|e| {
+            StartError::Issuer(format!("{e} (use https, or http on a loopback address)"))
+        })?;
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        Ok(PublicUrl {
+            issuer,
+            base: base.to_owned(),
+            origin: url.origin().ascii_serialization(),
+            authority,
+            host: url.host_str().unwrap_or_default().to_owned(),
+            loopback,
+            https: url.scheme() == "https",
+        })
+    }
+}
+
+/// Everything [`launch`] needs besides the store.
+struct Parts {
+    issuer: Issuer,
+    keyring: oauth_core::Keyring,
+    app: AppParts,
+    offline_access: OfflineAccess,
+    purge_every: Duration,
+}
+
+struct AppParts {
+    users: Users,
+    base: String,
+    origin: String,
+    authority: String,
+    host: String,
+    loopback: bool,
+    secure: bool,
+    auto_consent: Option<UserId>,
+}
+
+enum Listening {
+    Plain(TcpListener),
+    Tls(TlsListener),
+}
+
+/// The provider on `store`, its router, the purge timer, and the serving task.
+fn launch<S: Store>(
+    store: S,
+    parts: Parts,
+    listener: Listening,
+    local_addr: SocketAddr,
+    facts: Facts,
+) -> Result<RunningServer, StartError> {
+    let base = parts.app.base.clone();
+    let profile = McpProfile::new(format!("{base}/mcp"))
+        .scopes([MCP_SCOPE, PROFILE_SCOPE])
+        .default_scope([MCP_SCOPE, PROFILE_SCOPE])
+        .offline_access(parts.offline_access);
+    let provider = Provider::builder(parts.issuer)
+        .keys(parts.keyring)
+        .store(store)
+        .mcp(profile)
+        .build()
+        .map_err(StartError::Config)?;
+    let provider = Arc::new(provider);
+    let csrf = Csrf::new().ok_or(StartError::Random)?;
+    let state = AppState(Arc::new(App {
+        provider: Arc::clone(&provider),
+        users: parts.app.users,
+        login_gate: LoginGate::default(),
+        sessions: Sessions::default(),
+        csrf,
+        cookies: CookieNames::new(parts.app.secure),
+        base: parts.app.base,
+        origin: parts.app.origin,
+        authority: parts.app.authority,
+        host: parts.app.host,
+        auto_consent: parts.app.auto_consent,
+        hsts: parts.app.secure && !parts.app.loopback,
+    }));
+    let router = app::router(state);
+    let (stop, stopped) = watch::channel(false);
+    let purging = tokio::spawn(purge_timer(provider, parts.purge_every, stopped.clone()));
+    let serving = match listener {
+        Listening::Plain(tcp) => tokio::spawn(serve(tcp, router, stopped)),
+        Listening::Tls(tls) => tokio::spawn(serve(tls, router, stopped)),
+    };
+    Ok(RunningServer {
+        base,
+        local_addr,
+        facts,
+        stop,
+        serving,
+        purging,
+    })
+}
+
+/// Purges expired records every `every`, in bounded batches, until told to stop.
+async fn purge_timer<S: Store>(
+    provider: Arc<Provider<S>>,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        loop {
+            match provider
+                .store()
+                .purge_expired(SystemClock.now(), PURGE_BATCH)
+                .await
+            {
+                Ok(purged) if purged >= PURGE_BATCH => continue,
+                Ok(purged) => {
+                    tracing::debug!(purged, "expired records purged");
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "purge failed; retrying at the next tick");
+                    break;
+                }
+            }
+        }
+    }
+}
