@@ -92,6 +92,8 @@
     reason = "test code: a failed check must panic, as in any #[test]"
 )]
 
+#[cfg(feature = "bench")]
+pub mod bench;
 mod clients;
 mod codes;
 pub mod fixtures;
