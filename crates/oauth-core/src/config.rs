@@ -138,7 +138,9 @@ impl Endpoints {
                 && !p.ends_with('/')
                 && !p.contains("//")
                 && !p.contains(['?', '#', '{', '}', '*', ':'])
-                && !p.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+                && !p
+                    .bytes()
+                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
         });
         let distinct = paths
             .iter()
@@ -885,8 +887,17 @@ mod tests {
         };
         assert!(build(Endpoints::default()).is_ok());
         for bad in [
-            "token", "/", "/token/", "//token", "/to ken", "/token?x", "/t#x", "/{id}", "/*rest",
-            "/:id", "/a\u{7f}b",
+            "token",
+            "/",
+            "/token/",
+            "//token",
+            "/to ken",
+            "/token?x",
+            "/t#x",
+            "/{id}",
+            "/*rest",
+            "/:id",
+            "/a\u{7f}b",
         ] {
             let endpoints = Endpoints {
                 token: bad.to_owned(),
