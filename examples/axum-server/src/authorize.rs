@@ -213,46 +213,57 @@ pub(crate) async fn login<S: Store>(
         session: Some(cookie.clone()),
         ..visitor
     };
-    let mut response = if let Some(ticket) = &form.ticket {
-        match app
-            .provider
-            .resume_authorization(ticket, signed_in.browser.as_bytes())
-            .await
-        {
-            Ok(pending) => consent_page(&app, &signed_in, &user, &pending, ticket),
-            // An error for the client, now that someone is signed in: leave the site by
-            // a new navigation, which the login page's `form-action` does not govern.
-            Err(error) => match failed(&app, &signed_in, error, None) {
-                redirect if redirect.status().is_redirection() => {
-                    match redirect
-                        .headers()
-                        .get(LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                    {
-                        Some(target) if app.leaks_cookies(target) => cookie_leak_page(),
-                        Some(target) => continue_page(target),
-                        None => redirect,
-                    }
-                }
-                page => page,
-            },
-        }
-    } else {
-        match form
-            .return_to
-            .as_deref()
-            .filter(|target| safe_return_to(&app, target))
-        {
-            // Back to the authorization request, whose answer may redirect to the
-            // client: a new navigation, for the same reason as above.
-            Some(target) if target != ACCOUNT_PAGE => continue_page(target),
-            _ => Redirect::to(ACCOUNT_PAGE).into_response(),
-        }
-    };
+    let mut response = after_login(
+        &app,
+        &signed_in,
+        &user,
+        form.ticket.as_deref(),
+        form.return_to.as_deref(),
+    )
+    .await;
     if let Some(set) = app.cookies.set_session(&cookie) {
         response.headers_mut().append(SET_COOKIE, set);
     }
     response
+}
+
+/// Where a successful login leads: the consent page of the pending request (`ticket`),
+/// or back to `return_to`, or the account page. Anything that leaves the site does so by
+/// a new navigation: browsers hold every redirect that follows a form submission to the
+/// submitting page's CSP `form-action`, and the login page's does not name the client.
+async fn after_login<S: Store>(
+    app: &AppState<S>,
+    signed_in: &Visitor,
+    user: &UserId,
+    ticket: Option<&str>,
+    return_to: Option<&str>,
+) -> Response {
+    if let Some(ticket) = ticket {
+        return match app
+            .provider
+            .resume_authorization(ticket, signed_in.browser.as_bytes())
+            .await
+        {
+            Ok(pending) => consent_page(app, signed_in, user, &pending, ticket),
+            Err(error) => {
+                let answer = failed(app, signed_in, error, None);
+                let target = answer
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|location| location.to_str().ok());
+                match target {
+                    Some(target) if app.leaks_cookies(target) => cookie_leak_page(),
+                    Some(target) if answer.status().is_redirection() => continue_page(target),
+                    _ => answer,
+                }
+            }
+        };
+    }
+    match return_to.filter(|target| safe_return_to(app, target)) {
+        // Back to the authorization request, whose answer may redirect to the client.
+        Some(target) if target != ACCOUNT_PAGE => continue_page(target),
+        _ => Redirect::to(ACCOUNT_PAGE).into_response(),
+    }
 }
 
 /// What the consent form posts.
@@ -375,10 +386,29 @@ fn failed<S: Store>(
     error: AuthorizationError,
     again: Option<&str>,
 ) -> Response {
-    let user = visitor.user.as_ref().or(app.auto_consent.as_ref());
-    match (&error, user, again) {
+    match (&error, visitor.user.as_ref(), again) {
         (AuthorizationError::Redirect(_), Some(user), _) => {
             authorization_error_response(error, Some(user))
+        }
+        // Development auto-consent answers for its user, to loopback clients only (as
+        // it approves only them).
+        (AuthorizationError::Redirect(_), None, _) if app.auto_consent.is_some() => {
+            let answer = authorization_error_response(error, app.auto_consent.as_ref());
+            let loopback = answer
+                .headers()
+                .get(LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(RedirectTarget::of_uri)
+                .is_some_and(|target| target.loopback);
+            if loopback {
+                answer
+            } else {
+                error_page(
+                    StatusCode::FORBIDDEN,
+                    "Auto-consent refused",
+                    "Development auto-consent answers only clients on this computer.",
+                )
+            }
         }
         (AuthorizationError::Redirect(_), None, Some(again)) if safe_return_to(app, again) => {
             let csrf = app.csrf_token(visitor);

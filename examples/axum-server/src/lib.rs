@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo run -p example-axum-server            # http://127.0.0.1:8080, SQLite file
+//! cargo run -p example-axum-server -- --store redis   # or memory, kv (redb file)
 //! cargo run -p example-axum-server -- --help  # every flag and environment variable
 //! ```
 //!

@@ -11,6 +11,7 @@ use oauth_core::model::UserId;
 use oauth_core::{
     Clock, ConfigError, Issuer, KeyError, OfflineAccess, Provider, Store, SystemClock,
 };
+use oauth_store_kv::{KvStore, RedbBackend};
 use oauth_store_memory::MemoryStore;
 use oauth_store_redis::RedisStoreOptions;
 use oauth_store_sqlite::SqliteStore;
@@ -71,6 +72,9 @@ pub enum StartError {
     /// The SQLite store did not open.
     #[error("store: {0}")]
     Store(#[source] oauth_store_sqlite::OpenError),
+    /// The key-value store did not open.
+    #[error("store: {0}")]
+    Kv(String),
     /// The Redis store did not connect.
     #[error("store: {0}")]
     Redis(#[source] oauth_store_redis::OpenError),
@@ -271,6 +275,17 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
                     redacted_url(&settings.redis_url),
                     settings.redis_prefix
                 ),
+                ..facts
+            };
+            launch(store, parts, listener, local_addr, facts)
+        }
+        StoreKind::Kv => {
+            let backend = RedbBackend::open(&settings.kv_file)
+                .await
+                .map_err(|e| StartError::Kv(e.to_string()))?;
+            let store = KvStore::new(backend).map_err(|e| StartError::Kv(e.to_string()))?;
+            let facts = Facts {
+                store: format!("key-value (redb) file {}", settings.kv_file.display()),
                 ..facts
             };
             launch(store, parts, listener, local_addr, facts)

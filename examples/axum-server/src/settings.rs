@@ -42,6 +42,14 @@ pub struct Settings {
     )]
     pub redis_prefix: String,
 
+    /// The key-value file (`--store kv`, redb); created if missing.
+    #[arg(
+        long,
+        env = "OAUTH_SERVER_KV_FILE",
+        default_value = "oauth-example.redb"
+    )]
+    pub kv_file: PathBuf,
+
     /// The SQLite database file (`--store sqlite`); created if missing.
     #[arg(
         long,
@@ -51,7 +59,8 @@ pub struct Settings {
     pub database: PathBuf,
 
     /// The server key: at least 32 random bytes, base64url without padding. Prefer
-    /// `--key-file`: a variable's value can leak through the process table.
+    /// `--key-file`: a flag's value shows in the process list, and environments leak
+    /// into crash reports and child processes.
     #[arg(long, env = "OAUTH_SERVER_KEY", hide_env_values = true)]
     pub key: Option<String>,
 
@@ -64,8 +73,9 @@ pub struct Settings {
     #[arg(long, env = "OAUTH_SERVER_KEY_ID", default_value = "k1")]
     pub key_id: String,
 
-    /// Development only (loopback issuer): where a generated key is kept when neither
-    /// `--key` nor `--key-file` is given. Refused for any other issuer.
+    /// Development only (a loopback issuer on a loopback address): where a generated key
+    /// is kept when neither `--key` nor `--key-file` is given. Any other server refuses to
+    /// start without a key.
     #[arg(
         long,
         env = "OAUTH_SERVER_DEV_KEY_FILE",
@@ -83,9 +93,10 @@ pub struct Settings {
     )]
     pub users: Vec<String>,
 
-    /// Development only (loopback issuer): approve every valid authorization request as
-    /// this user, without login or consent, for conformance tools that cannot fill in
-    /// forms. Every use is logged as a warning.
+    /// Development only (a loopback issuer on a loopback address): approve every valid
+    /// authorization request of a client whose redirect URIs are all loopback as this
+    /// user, without login or consent, for conformance tools that cannot fill in forms.
+    /// Every use is logged as a warning.
     #[arg(long, env = "OAUTH_SERVER_AUTO_CONSENT")]
     pub auto_consent: Option<String>,
 
@@ -132,6 +143,8 @@ pub enum StoreKind {
     Sqlite,
     /// A Redis server (`--redis-url`): state shared by several instances.
     Redis,
+    /// The generic key-value store on an embedded redb file (`--kv-file`).
+    Kv,
     /// In process memory: everything is lost at exit.
     Memory,
 }

@@ -174,10 +174,14 @@ async fn oauth2_crate_client_completes_discovery_registration_code_refresh_and_r
     let new_access = refreshed.access_token().secret().clone();
     let new_refresh = refreshed.refresh_token().unwrap().secret().clone();
     assert_ne!(new_refresh, refresh);
-    assert_eq!(
-        bearer_get(&server, "/api/me", &new_access).await.status(),
-        StatusCode::OK
-    );
+    // The refresh request named no resource: the new token inherits the grant's.
+    let after_refresh: Value = bearer_get(&server, "/api/me", &new_access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after_refresh["audience"], json!([server.url("/mcp")]));
+    assert_eq!(after_refresh["scope"], "mcp:tools profile");
 
     // 7. Revocation (RFC 7009) through `oauth2`, which insists on https: the token dies.
     client

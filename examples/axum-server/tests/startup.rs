@@ -297,6 +297,15 @@ async fn auto_consent_answers_a_valid_request_with_code_state_and_iss_and_still_
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.location().is_none());
+    // Nor is an error redirected to it.
+    let remote_without_pkce = AuthorizeRequest::new(&remote_id, remote);
+    let path = remote_without_pkce.path().replace(
+        &format!("&code_challenge={}", remote_without_pkce.pkce.challenge),
+        "",
+    );
+    let refused = server.browser().get(&path).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.location().is_none());
     let no_pkce = request
         .path()
         .replace(&format!("&code_challenge={}", request.pkce.challenge), "");
@@ -345,4 +354,31 @@ async fn the_redis_store_option_serves_the_whole_flow() {
         .query_async(&mut connection)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn the_key_value_store_option_serves_the_whole_flow_and_keeps_tokens_in_its_file() {
+    let dir = temp_dir();
+    let file = dir.join("oauth.redb");
+    let server = TestServer::start_in(
+        dir.clone(),
+        &["--store", "kv", "--kv-file", file.to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        server.banner().contains("key-value (redb)"),
+        "{}",
+        server.banner()
+    );
+    let redirect = "http://localhost:9/callback";
+    let client_id = server.register("KV client", redirect).await;
+    let tokens = tokens_for(&server, &client_id, redirect, "profile").await;
+    let me: Value = bearer_get(&server, "/api/me", tokens["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"], USER);
+    server.stop().await;
+    assert!(std::fs::metadata(&file).unwrap().len() > 0);
 }
