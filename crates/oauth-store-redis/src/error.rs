@@ -29,8 +29,13 @@ fn kind_of(error: &RedisError) -> (StoreErrorKind, &'static str) {
             StoreErrorKind::Unavailable,
             "Redis is a read-only replica (failover in progress?)",
         ),
+        ErrorKind::CrossSlot => (
+            StoreErrorKind::Other,
+            "Redis refused a request across cluster slots (a bug in the store)",
+        ),
         ErrorKind::TryAgain
         | ErrorKind::ClusterDown
+        | ErrorKind::ClusterConnectionNotFound
         | ErrorKind::MasterDown
         | ErrorKind::Moved
         | ErrorKind::Ask
@@ -50,6 +55,10 @@ fn kind_of(error: &RedisError) -> (StoreErrorKind, &'static str) {
             Some("OOM" | "MISCONF" | "NOREPLICAS" | "NOTREADY" | "LOADING" | "READONLY") => (
                 StoreErrorKind::Unavailable,
                 "Redis refuses writes now (memory, persistence or replication)",
+            ),
+            Some("CORRUPT") => (
+                StoreErrorKind::Corrupt,
+                "a stored grant reference is malformed",
             ),
             Some("WRONGTYPE") => (
                 StoreErrorKind::Corrupt,
@@ -85,6 +94,10 @@ mod tests {
             RedisError::from((ErrorKind::ReadOnly, "readonly")),
             RedisError::from((ErrorKind::BusyLoadingError, "loading")),
             RedisError::from((ErrorKind::TryAgain, "try again")),
+            RedisError::from((ErrorKind::ClusterDown, "the cluster is down")),
+            RedisError::from((ErrorKind::Moved, "moved")),
+            RedisError::from((ErrorKind::Ask, "ask")),
+            RedisError::from((ErrorKind::ClusterConnectionNotFound, "no node")),
             RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
             RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)),
         ] {

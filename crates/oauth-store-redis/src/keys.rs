@@ -117,6 +117,12 @@ impl Keys {
         format!("{}:loc:{kind}:{}", self.prefix, hex(hash))
     }
 
+    /// `P:loc:<kind>:<hex>`: the pointer of a hash given as hex.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn locator_hex(&self, kind: &str, hash_hex: &str) -> String {
+        format!("{}:loc:{kind}:{hash_hex}", self.prefix)
+    }
+
     /// `P:{u:<user>}:grants`: the user's grant index.
     pub(crate) fn user_index(&self, user_tag: &str) -> String {
         format!("{}:{{u:{user_tag}}}:grants", self.prefix)

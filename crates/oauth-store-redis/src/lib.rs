@@ -73,6 +73,8 @@
 //! | `P:{c:<client>}:client` | string | the client | none (clients do not expire) |
 //! | `P:once:<namespace>:<hex>` | string | a one-time marker (its expiry) | the marker's |
 //! | `P:expiry` | sorted set | every expiring record, scored by expiry, for `purge_expired` | the longest member's |
+//! | `P:{g:E}:revoked` | string | cluster only: a revocation found no record of a listed grant | the index's remaining TTL |
+//! | `P:{P:expiry}:latest` | sorted set | cluster only: `P:expiry` members by the latest expiry under each | the longest member's |
 //!
 //! Record values (`rec`, the client) are versioned JSON, `{"v":1,"record":{...}}`; the
 //! fields scripts compare (`exp`, `used`, `retired`) sit beside them as 20-digit
@@ -87,16 +89,41 @@
 //!
 //! ## Cluster
 //!
-//! The braces are hash tags: all the keys of one grant live in one cluster slot, so a
-//! grant's operations (redeem, rotate, revoke) touch one slot. Lookups by hash go through
-//! the `P:loc:` pointer, in the hash's own slot, and user and client indexes live in the
-//! user's and the client's slots: those are hints, and everything read through them is
-//! re-checked against the grant's own records (a grant listed for a user must exist and
-//! name that user; a pointer must lead to a record under that grant). This version runs
-//! every script against one server (standalone, or a primary with replicas), where a
-//! script may touch keys of several slots, so every operation is one round trip. It has
-//! no Redis Cluster mode yet; `docs/storage.md` ("Redis store", "Cluster") has the plan,
-//! which needs no data migration because the layout is already cluster-ready.
+//! The braces are hash tags: all the keys of one grant live in one cluster slot. On one
+//! server (standalone, or a primary with replicas) each operation is one script that may
+//! touch keys of several slots (the grant's, the `P:loc:` pointer's, the user's and
+//! client's indexes, `P:expiry`), so every operation is one round trip.
+//!
+//! With the `cluster` feature, `RedisStoreOptions::cluster` connects to a Redis
+//! Cluster; the layout is the same, and every operation runs as single-slot steps:
+//!
+//! - every decision (code unused, refresh token active, grant live, hash free under the
+//!   grant) is one script on the grant's slot, which stays the only authority: of
+//!   concurrent redemptions or rotations exactly one wins, tombstones answer replays;
+//! - pointers of new records are written first (`SET NX`: a hash taken anywhere is a
+//!   conflict), user, client and expiry index entries are written before the grant-slot
+//!   script and removed only after the revocation, so an index never misses a live
+//!   grant; everything read through a pointer or an index is re-checked against the
+//!   grant's records (a pointer without a record reads as absent);
+//! - lookups by hash read the pointer, then run the grant-slot script (two round trips);
+//!   redemption and rotation go straight to the grant the issued tokens name, their
+//!   pointers and expiry hint written concurrently first (two round trips);
+//! - revocations walk the index, revoke each grant on its slot (only if its record names
+//!   that user or client), then remove the pointers and index entries; an error at any
+//!   step is reported as an error, and a retry completes it;
+//! - `P:expiry` holds one entry per grant and per one-time marker, scored by the earliest
+//!   expiry under it; purge re-checks each against the grant's own child index, and
+//!   writers drop the entries under which everything has expired (their latest expiry is
+//!   kept in `P:{P:expiry}:latest`), so it stays bounded without purge;
+//! - a revocation walking an index that finds no record of a listed grant leaves
+//!   `P:{g:E}:revoked` on the grant's slot (as long as the index lives), so that a
+//!   creation racing it fails rather than store a grant no index lists;
+//! - an `ASK` answer is followed: the command goes to the node it names after `ASKING`.
+//!
+//! The cluster refuses a script that touches a key outside the slot of its first key, so
+//! running the conformance suite against a real cluster (as this crate's tests do) checks
+//! that no step strays. `docs/storage.md` ("Redis store", "Cluster") lists the cost of
+//! each operation.
 //!
 //! # Why `redis` (redis-rs) and not `fred`
 //!
@@ -125,6 +152,8 @@
     )
 )]
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod codec;
 mod conn;
 mod error;
@@ -225,6 +254,12 @@ impl RedisStore {
         &self.inner.conn
     }
 
+    /// Whether this store runs against a Redis Cluster (single-slot steps).
+    #[must_use]
+    pub fn is_cluster(&self) -> bool {
+        self.inner.conn.is_cluster()
+    }
+
     /// The key prefix.
     #[must_use]
     pub fn prefix(&self) -> &str {
@@ -314,6 +349,17 @@ impl Reply {
             _ => corrupt("a script answered with an unknown status"),
         }
     }
+}
+
+/// In cluster mode, runs the single-slot version of an operation (`crate::cluster`)
+/// instead of the one-script version that follows.
+macro_rules! in_cluster {
+    ($store:expr, $op:ident ( $($arg:expr),* )) => {
+        #[cfg(feature = "cluster")]
+        if $store.is_cluster() {
+            return $store.$op($($arg),*).await;
+        }
+    };
 }
 
 /// Refuses tokens that name another grant than the one they are stored under.
@@ -413,6 +459,7 @@ impl Store for RedisStore {
     }
 
     async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
+        in_cluster!(self, c_delete_client(id));
         let tag = escape(id.as_str());
         let mut invocation = self.invoke(
             &self.inner.scripts.delete_client,
@@ -430,6 +477,7 @@ impl Store for RedisStore {
         if code.grant_id != grant.id {
             return Err(misuse("the code names another grant than the one created"));
         }
+        in_cluster!(self, c_create_grant_with_code(grant, code));
         let tag = escape(grant.id.as_str());
         let mut invocation = self.invoke(
             &self.inner.scripts.create_grant_with_code,
@@ -446,6 +494,7 @@ impl Store for RedisStore {
     }
 
     async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError> {
+        in_cluster!(self, c_find_code(hash, now));
         let mut invocation = self.invoke(
             &self.inner.scripts.find_code,
             self.inner.keys.locator("code", hash),
@@ -466,6 +515,7 @@ impl Store for RedisStore {
         issued: &IssuedTokens,
         now: UnixTime,
     ) -> Result<ConsumeOutcome, StoreError> {
+        in_cluster!(self, c_consume_code(hash, issued, now));
         // The tokens must name one grant; the script checks it is the code's.
         check_tokens_name(&issued.access.grant_id, issued)?;
         let mut invocation = self.invoke(
@@ -512,6 +562,7 @@ impl Store for RedisStore {
         user: &UserId,
         now: UnixTime,
     ) -> Result<Vec<GrantRecord>, StoreError> {
+        in_cluster!(self, c_grants_for_user(user, now));
         let tag = escape(user.as_str());
         let mut invocation = self.invoke(
             &self.inner.scripts.grants_for_user,
@@ -536,6 +587,7 @@ impl Store for RedisStore {
     }
 
     async fn revoke_grant(&self, id: &GrantId) -> Result<(), StoreError> {
+        in_cluster!(self, c_revoke_grant(id));
         let tag = escape(id.as_str());
         let mut invocation = self.invoke(
             &self.inner.scripts.revoke_grant,
@@ -546,6 +598,7 @@ impl Store for RedisStore {
     }
 
     async fn revoke_user_grants(&self, user: &UserId) -> Result<(), StoreError> {
+        in_cluster!(self, c_revoke_user_grants(user));
         let tag = escape(user.as_str());
         let mut invocation = self.invoke(
             &self.inner.scripts.revoke_user_grants,
@@ -560,6 +613,7 @@ impl Store for RedisStore {
         new_grant: Option<&GrantRecord>,
         tokens: &IssuedTokens,
     ) -> Result<(), StoreError> {
+        in_cluster!(self, c_store_tokens(new_grant, tokens));
         let grant_id = new_grant.map_or(&tokens.access.grant_id, |grant| &grant.id);
         check_tokens_name(grant_id, tokens)?;
         let tag = escape(grant_id.as_str());
@@ -578,6 +632,8 @@ impl Store for RedisStore {
             }
         }
         push_tokens(&mut invocation, tokens, None)?;
+        // The grant must be live when the tokens are issued.
+        invocation.arg(time(tokens.access.issued_at));
         self.eval_status(invocation).await
     }
 
@@ -586,6 +642,7 @@ impl Store for RedisStore {
         hash: &TokenHash,
         now: UnixTime,
     ) -> Result<Option<AccessTokenWithGrant>, StoreError> {
+        in_cluster!(self, c_access_token(hash, now));
         let mut invocation = self.invoke(
             &self.inner.scripts.access_token,
             self.inner.keys.locator("at", hash),
@@ -607,6 +664,7 @@ impl Store for RedisStore {
     }
 
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        in_cluster!(self, c_revoke_access_token(hash));
         let mut invocation = self.invoke(
             &self.inner.scripts.revoke_access_token,
             self.inner.keys.locator("at", hash),
@@ -620,6 +678,7 @@ impl Store for RedisStore {
         hash: &TokenHash,
         now: UnixTime,
     ) -> Result<RefreshLookup, StoreError> {
+        in_cluster!(self, c_find_refresh(hash, now));
         let mut invocation = self.invoke(
             &self.inner.scripts.find_refresh,
             self.inner.keys.locator("rt", hash),
@@ -653,6 +712,7 @@ impl Store for RedisStore {
         grace: Option<&RefreshGrace>,
         now: UnixTime,
     ) -> Result<RotateOutcome, StoreError> {
+        in_cluster!(self, c_rotate_refresh(old, successor, grace, now));
         check_tokens_name(&successor.access.grant_id, successor)?;
         let mut invocation = self.invoke(
             &self.inner.scripts.rotate_refresh,
@@ -689,6 +749,7 @@ impl Store for RedisStore {
         retired: &TokenHash,
         now: UnixTime,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        in_cluster!(self, c_claim_refresh_grace(retired, now));
         let mut invocation = self.invoke(
             &self.inner.scripts.claim_refresh_grace,
             self.inner.keys.locator("rt", retired),
@@ -708,6 +769,7 @@ impl Store for RedisStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
+        in_cluster!(self, c_insert_once(key, expires_at, now));
         let namespace = escape(key.namespace);
         let key_hex = hex(&TokenHash(key.key));
         let mut invocation = self.invoke(
@@ -728,6 +790,7 @@ impl Store for RedisStore {
     }
 
     async fn purge_expired(&self, now: UnixTime, limit: usize) -> Result<usize, StoreError> {
+        in_cluster!(self, c_purge_expired(now, limit));
         let mut removed = 0usize;
         for _ in 0..PURGE_MAX_SCRIPTS {
             let budget = limit.saturating_sub(removed).min(PURGE_BATCH);

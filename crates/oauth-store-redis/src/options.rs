@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::conn::{Conn, ConnectError};
+use crate::conn::{Conn, ConnectError, Target};
 use crate::keys::{valid_prefix, Keys};
 use crate::scripts::Scripts;
 use crate::{OpenError, RedisStore};
@@ -12,15 +12,34 @@ use crate::{OpenError, RedisStore};
 pub const DEFAULT_PREFIX: &str = "oauth";
 
 /// Options for [`RedisStore`]: the server, the key prefix and the deadlines. Built with
-/// [`RedisStoreOptions::new`] (a URL) or [`RedisStoreOptions::with_client`], then
+/// [`RedisStoreOptions::new`] (a URL), [`RedisStoreOptions::with_client`] or, with the
+/// `cluster` feature, `RedisStoreOptions::cluster` (the nodes of a Redis Cluster), then
 /// [`connect`](Self::connect)ed (or [`connect_lazy`](Self::connect_lazy)).
 #[derive(Debug)]
 #[must_use]
 pub struct RedisStoreOptions {
-    client: redis::Client,
+    endpoint: Endpoint,
     prefix: String,
     timeout: Duration,
     connect_timeout: Duration,
+}
+
+/// What the options connect to.
+enum Endpoint {
+    Single(redis::Client),
+    #[cfg(feature = "cluster")]
+    Cluster(Vec<redis::ConnectionInfo>),
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Connection details may carry a password: only the kind and node count.
+        match self {
+            Endpoint::Single(_) => f.write_str("Single"),
+            #[cfg(feature = "cluster")]
+            Endpoint::Cluster(nodes) => write!(f, "Cluster({} nodes)", nodes.len()),
+        }
+    }
 }
 
 impl RedisStoreOptions {
@@ -36,8 +55,44 @@ impl RedisStoreOptions {
     /// A store through a client the host configured (credentials, database, RESP
     /// version).
     pub fn with_client(client: redis::Client) -> Self {
+        Self::with_endpoint(Endpoint::Single(client))
+    }
+
+    /// A store on a Redis Cluster, reached through any of `nodes` (`redis://host:port`
+    /// URLs; the client discovers the others from the slot map). Every operation then
+    /// runs as single-slot steps (see the crate documentation, "Cluster"). The URLs are
+    /// parsed here; nothing is connected yet.
+    ///
+    /// The cluster client's own retries are off: it would send a script again after a
+    /// lost connection, when the script may have run. The store sends a command again
+    /// only after a `MOVED` or `ASK` answer, which says it did not run; `TRYAGAIN`,
+    /// `CLUSTERDOWN` and an unreachable node are [`StoreErrorKind::Unavailable`].
+    ///
+    /// [`StoreErrorKind::Unavailable`]: oauth_core::StoreErrorKind::Unavailable
+    #[cfg(feature = "cluster")]
+    pub fn cluster<I, S>(nodes: I) -> Result<Self, OpenError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        use redis::IntoConnectionInfo as _;
+        let nodes = nodes
+            .into_iter()
+            .map(|url| url.as_ref().into_connection_info())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(OpenError::InvalidUrl)?;
+        if nodes.is_empty() {
+            return Err(OpenError::InvalidUrl(redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "a cluster needs at least one node",
+            ))));
+        }
+        Ok(Self::with_endpoint(Endpoint::Cluster(nodes)))
+    }
+
+    fn with_endpoint(endpoint: Endpoint) -> Self {
         RedisStoreOptions {
-            client,
+            endpoint,
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
@@ -71,13 +126,20 @@ impl RedisStoreOptions {
         if !valid_prefix(&self.prefix) {
             return Err(OpenError::InvalidPrefix);
         }
+        let target = match self.endpoint {
+            Endpoint::Single(client) => Target::Single(client),
+            #[cfg(feature = "cluster")]
+            Endpoint::Cluster(nodes) => Target::Cluster(
+                redis::cluster::ClusterClientBuilder::new(nodes)
+                    .connection_timeout(self.connect_timeout)
+                    .response_timeout(self.timeout)
+                    .retries(0)
+                    .build()
+                    .map_err(OpenError::InvalidUrl)?,
+            ),
+        };
         let scripts = Arc::new(Scripts::new());
-        let conn = Conn::new(
-            self.client,
-            self.timeout,
-            self.connect_timeout,
-            scripts.clone(),
-        );
+        let conn = Conn::new(target, self.timeout, self.connect_timeout, scripts.clone());
         Ok(RedisStore::assemble(Keys::new(&self.prefix), conn, scripts))
     }
 

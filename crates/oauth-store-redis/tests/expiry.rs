@@ -6,13 +6,13 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oauth_core::model::IssuedTokens;
+use oauth_core::model::{GrantRecord, IssuedTokens};
 use oauth_core::store::CodeLookup;
-use oauth_core::{Store, UnixTime};
+use oauth_core::{Store, StoreErrorKind, UnixTime};
 use oauth_store_redis::redis;
 use oauth_store_testkit::fixtures::{
-    access_expiring, client, client_grant, client_id, code_expiring, once_key, refresh_expiring,
-    user_grant, user_id,
+    access_expiring, access_only_for, client, client_grant, client_id, code_expiring, once_key,
+    refresh_expiring, user_grant, user_id, NOW,
 };
 
 const WAIT: Duration = Duration::from_millis(1_500);
@@ -178,4 +178,91 @@ async fn indexes_return_to_the_live_count_after_expiry() {
     // Live: two grants, two codes, one token.
     store.purge_expired(later, 1_000).await.unwrap();
     assert_eq!(zcard(&expiry).await, 5);
+}
+
+/// The grant `grant` with a code and five token pairs, expiring before all of them (so
+/// that purge at `now` takes the grant with everything under it), and the child records
+/// listed first in its child index deleted as Redis deletes them at their TTL: their
+/// members stay in the index. Returns how many records are left (children and grant).
+async fn grant_with_dead_children(store: &oauth_store_redis::RedisStore) -> (GrantRecord, usize) {
+    let mut grant = user_grant(&user_id(), &client_id());
+    grant.expires_at = NOW.plus(10);
+    store
+        .create_grant_with_code(&grant, &code_expiring(&grant, NOW.plus(600)))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let tokens = IssuedTokens {
+            access: access_expiring(&grant, NOW.plus(600)),
+            refresh: Some(refresh_expiring(&grant, NOW.plus(900))),
+        };
+        store.store_tokens(None, &tokens).await.unwrap();
+    }
+    (grant, 1 + 5 * 2 + 1)
+}
+
+#[tokio::test]
+async fn purge_counts_against_its_limit_only_what_it_deletes() {
+    let prefix = common::fresh_prefix();
+    let _cleanup = common::Cleanup(prefix.clone());
+    let store = common::connect(&prefix).await;
+    let (grant, records) = grant_with_dead_children(&store).await;
+    let g = format!("{prefix}:{{g:{}}}", grant.id.as_str());
+    let mut conn = common::raw().await;
+    let first: Vec<String> = redis::cmd("ZRANGE")
+        .arg(format!("{g}:kids"))
+        .arg(0)
+        .arg(2)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for member in &first {
+        let () = redis::cmd("DEL")
+            .arg(format!("{g}:{member}"))
+            .query_async::<i64>(&mut conn)
+            .await
+            .map(drop)
+            .unwrap();
+    }
+    let left = records - first.len();
+
+    let later = NOW.plus(100);
+    assert_eq!(
+        store.purge_expired(later, 1).await.unwrap(),
+        1,
+        "at most limit"
+    );
+    assert_eq!(store.purge_expired(later, 2).await.unwrap(), 2);
+    assert_eq!(
+        store.purge_expired(later, 1_000).await.unwrap(),
+        left - 3,
+        "the rest, the grant last"
+    );
+    assert!(common::keys_of(&prefix).await.is_empty());
+}
+
+#[tokio::test]
+async fn tokens_are_refused_under_a_grant_expired_at_their_issue_time() {
+    let prefix = common::fresh_prefix();
+    let _cleanup = common::Cleanup(prefix.clone());
+    let store = common::connect(&prefix).await;
+    let mut grant = user_grant(&user_id(), &client_id());
+    grant.expires_at = NOW.plus(10);
+    store
+        .create_grant_with_code(&grant, &code_expiring(&grant, NOW.plus(5)))
+        .await
+        .unwrap();
+    // The grant's key lives on (its TTL counts from the write); it is expired at the
+    // tokens' issue time all the same.
+    let mut late = access_only_for(&grant);
+    late.access.issued_at = grant.expires_at;
+    let error = store.store_tokens(None, &late).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Conflict, "{error}");
+    assert_eq!(
+        store.access_token(&late.access.hash, NOW).await.unwrap(),
+        None
+    );
+    let mut in_time = access_only_for(&grant);
+    in_time.access.issued_at = NOW.plus(9);
+    store.store_tokens(None, &in_time).await.unwrap();
 }

@@ -260,3 +260,44 @@ async fn damaged_records_are_errors() {
     let error = store.grant(&grant.id, NOW).await.unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Corrupt, "{error}");
 }
+
+#[tokio::test]
+async fn a_malformed_pointer_is_corrupt_and_never_followed() {
+    // A pointer names a grant tag; one that is not an escaped id (here with a brace and a
+    // colon) could name keys outside its grant's. As in cluster mode, it is an error.
+    let prefix = common::fresh_prefix();
+    let _cleanup = common::Cleanup(prefix.clone());
+    let store = common::connect(&prefix).await;
+    let grant = user_grant(&user_id(), &client_id());
+    let code = code_for(&grant);
+    store.create_grant_with_code(&grant, &code).await.unwrap();
+    let tokens = tokens_for_code(&code);
+    let mut conn = common::raw().await;
+    for (kind, hash) in [
+        ("code", &code.hash),
+        ("at", &tokens.access.hash),
+        ("rt", &tokens.refresh.as_ref().unwrap().hash),
+    ] {
+        let () = redis::cmd("SET")
+            .arg(format!("{prefix}:loc:{kind}:{}", hash.to_hex()))
+            .arg(format!("{}}}:x", grant.id.as_str()))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let error = store.find_code(&code.hash, NOW).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Corrupt, "{error}");
+    let error = store
+        .consume_code(&code.hash, &tokens, NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Corrupt, "{error}");
+    let error = store
+        .access_token(&tokens.access.hash, NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Corrupt, "{error}");
+    let refresh = tokens.refresh.as_ref().unwrap().hash;
+    let error = store.find_refresh(&refresh, NOW).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Corrupt, "{error}");
+}

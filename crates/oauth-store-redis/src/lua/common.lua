@@ -49,11 +49,21 @@ local function prune(index, n, key_of)
   end
 end
 
--- The grant tag a lookup pointer names, or nil.
+-- Whether `e` is a grant tag as Rust escapes ids (`A-Z a-z 0-9 _ . - %`): a value read
+-- back from a pointer must not be able to name a key outside its grant's keys.
+local function valid_tag(e)
+  return string.find(e, '^[%w_%.%-%%]*$') ~= nil
+end
+
+-- The grant tag a lookup pointer names, or nil. A malformed tag stops the script (before
+-- any write) with a CORRUPT error, as the cluster path does.
 local function locate(kind, h)
   local e = redis.call('GET', loc_key(kind, h))
-  if e then return e end
-  return nil
+  if not e then return nil end
+  if not valid_tag(e) then
+    error({err = 'CORRUPT a stored grant reference is malformed'})
+  end
+  return e
 end
 
 -- Whether grant `e` exists and is unexpired at `now`.

@@ -11,13 +11,18 @@ while removed < budget and examined < cap do
     examined = examined + 1
     local kind, a, b = string.match(m, '^(%a+):([^:]*):?(.*)$')
     if kind == 'grant' then
-      local kids = redis.call('ZRANGE', kids_key(a), 0, budget - removed - 1)
-      for _, k in ipairs(kids) do
-        local kk, hh = string.match(k, '^(%a+):(%x+)$')
-        if kk then
-          removed = removed + del_child(a, kk, hh)
-        else
-          redis.call('ZREM', kids_key(a), k)
+      -- Members whose record is gone already (by TTL) cost nothing: keep taking members
+      -- until the budget is used or none is left, and take the grant only once none is.
+      while removed < budget do
+        local kids = redis.call('ZRANGE', kids_key(a), 0, budget - removed - 1)
+        if #kids == 0 then break end
+        for _, k in ipairs(kids) do
+          local kk, hh = string.match(k, '^(%a+):(%x+)$')
+          if kk then
+            removed = removed + del_child(a, kk, hh)
+          else
+            redis.call('ZREM', kids_key(a), k)
+          end
         end
       end
       if removed >= budget then return {removed, 1} end

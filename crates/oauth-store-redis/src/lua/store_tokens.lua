@@ -1,14 +1,15 @@
 -- ARGV: 2 grant tag, 3 '1' to create the grant, 4 grant exp, 5 grant ttl, 6 grant record,
---       7 user tag, 8 client tag, 9..16 tokens.
+--       7 user tag, 8 client tag, 9..16 tokens, 17 the tokens' issue time (`now`).
 local e = ARGV[2]
 if ARGV[3] == '1' then
   if redis.call('EXISTS', grant_key(e), kids_key(e)) > 0 then
     return {'conflict', 'a grant with this id exists already'}
   end
-elseif redis.call('EXISTS', grant_key(e)) == 0 then
-  -- Revoked (or expired) between the decision to issue and this write: storing the
-  -- tokens would report a false success.
-  return {'conflict', 'the grant no longer exists'}
+elseif not grant_live(e, ARGV[17]) then
+  -- Revoked or expired (at the issue time, even if its key has not expired yet) between
+  -- the decision to issue and this write: storing the tokens would report a false
+  -- success.
+  return {'conflict', 'the grant no longer exists or has expired'}
 end
 local conflict = tokens_conflict(9)
 if conflict then return {'conflict', conflict} end

@@ -6,6 +6,10 @@
 //! server without seeing each other, and its keys are removed (`SCAN` + `UNLINK` of the
 //! prefix) when the test's store is dropped, pass or fail. A server that cannot be
 //! reached fails the test with a message saying so: these tests never skip.
+//!
+//! The cluster tests use the Redis Cluster whose nodes `REDIS_CLUSTER_NODES` lists
+//! (comma-separated URLs; default the three masters `scripts/start-redis-cluster` starts
+//! on 127.0.0.1:7000-7002), with the same isolation and clean-up, node by node.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -13,6 +17,7 @@
 )]
 
 pub mod provider;
+pub mod races;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -60,6 +65,130 @@ pub async fn connect(prefix: &str) -> RedisStore {
         .connect()
         .await
         .unwrap_or_else(|error| unreachable(error))
+}
+
+/// The nodes of the test cluster.
+pub fn cluster_nodes() -> Vec<String> {
+    std::env::var("REDIS_CLUSTER_NODES")
+        .unwrap_or_else(|_| {
+            "redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002".to_owned()
+        })
+        .split(',')
+        .map(|node| node.trim().to_owned())
+        .filter(|node| !node.is_empty())
+        .collect()
+}
+
+fn cluster_unreachable(error: impl std::fmt::Display) -> ! {
+    panic!(
+        "the Redis Cluster is not reachable at {:?} ({error}): these tests need a real \
+         cluster. Start one with `./scripts/start-redis-cluster` (as scripts/check does) or \
+         point REDIS_CLUSTER_NODES at one.",
+        cluster_nodes()
+    )
+}
+
+/// A connected cluster store under `prefix`. Panics with a clear message if the cluster
+/// cannot be reached.
+pub async fn connect_cluster(prefix: &str) -> RedisStore {
+    let store = RedisStoreOptions::cluster(cluster_nodes())
+        .unwrap()
+        .prefix(prefix)
+        .timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap_or_else(|error| cluster_unreachable(error));
+    assert!(store.is_cluster());
+    store
+}
+
+/// A raw cluster connection (routed by slot), for inspecting keys.
+pub async fn raw_cluster() -> redis::cluster_async::ClusterConnection {
+    redis::cluster::ClusterClient::new(cluster_nodes())
+        .unwrap()
+        .get_async_connection()
+        .await
+        .unwrap_or_else(|error| cluster_unreachable(error))
+}
+
+/// The masters of the test cluster, as `redis://host:port` URLs: the listed nodes (the
+/// test cluster has no replicas).
+pub fn cluster_masters() -> Vec<String> {
+    cluster_nodes()
+}
+
+/// Every key under `prefix` in the cluster, sorted (a `SCAN` of each node).
+pub async fn cluster_keys_of(prefix: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for node in cluster_masters() {
+        let mut conn = redis::Client::open(node.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|error| cluster_unreachable(error));
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}:*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            keys.extend(batch);
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+    keys.sort();
+    keys
+}
+
+/// Removes every key under `prefix` from every node of the cluster, one key per
+/// `UNLINK` (keys of several slots cannot share one); errors are ignored.
+pub fn clean_up_cluster(prefix: &str) {
+    for node in cluster_masters() {
+        let Ok(client) = redis::Client::open(node.as_str()) else {
+            continue;
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+            continue;
+        };
+        let mut cursor: u64 = 0;
+        while let Ok((next, batch)) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query::<(u64, Vec<String>)>(&mut conn)
+        {
+            if !batch.is_empty() {
+                let mut pipe = redis::pipe();
+                for key in &batch {
+                    pipe.cmd("UNLINK").arg(key).ignore();
+                }
+                let _: Result<(), _> = pipe.query(&mut conn);
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// Removes a prefix's keys from the cluster when dropped.
+pub struct ClusterCleanup(pub String);
+
+impl Drop for ClusterCleanup {
+    fn drop(&mut self) {
+        clean_up_cluster(&self.0);
+    }
 }
 
 /// A raw connection to the server, for inspecting and manipulating keys.
@@ -143,7 +272,8 @@ impl Drop for Cleanup {
 pub struct TestStore {
     stores: Vec<RedisStore>,
     next: AtomicUsize,
-    _cleanup: Cleanup,
+    _cleanup: Option<Cleanup>,
+    _cluster_cleanup: Option<ClusterCleanup>,
 }
 
 impl TestStore {
@@ -166,7 +296,23 @@ impl TestStore {
         TestStore {
             stores,
             next: AtomicUsize::new(0),
-            _cleanup: Cleanup(prefix),
+            _cleanup: Some(Cleanup(prefix)),
+            _cluster_cleanup: None,
+        }
+    }
+
+    /// `n` stores (`n` cluster connections) on one fresh prefix in the test cluster.
+    pub async fn cluster(n: usize) -> Self {
+        let prefix = fresh_prefix();
+        let mut stores = Vec::new();
+        for _ in 0..n {
+            stores.push(connect_cluster(&prefix).await);
+        }
+        TestStore {
+            stores,
+            next: AtomicUsize::new(0),
+            _cleanup: None,
+            _cluster_cleanup: Some(ClusterCleanup(prefix)),
         }
     }
 
