@@ -194,7 +194,9 @@ where
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
-    let base = args.next().ok_or("usage: load <base-url> [seconds] [concurrency]")?;
+    let base = args
+        .next()
+        .ok_or("usage: load <base-url> [seconds] [concurrency]")?;
     let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10);
     let concurrency: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(16);
     let duration = Duration::from_secs(seconds);
