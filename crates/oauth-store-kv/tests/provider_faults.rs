@@ -5,25 +5,14 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use common::FaultyKv;
-use http::{Request, StatusCode};
-use oauth_core::model::UserId;
-use oauth_core::{
-    Approval, Clock, Decision, Issuer, KeyId, Keyring, NewClient, OsRandom, Provider, SecureRandom,
-    UnixTime,
-};
+use http::StatusCode;
+use oauth_core::{Clock, Provider, UnixTime};
 use oauth_store_kv::KvStore;
-
-const ISSUER: &str = "https://as.example";
-const RESOURCE: &str = "https://api.example/mcp";
-const REDIRECT: &str = "https://client.example/cb";
-/// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+use oauth_store_testkit::flow;
 
 #[derive(Debug)]
 struct FixedClock(UnixTime);
@@ -34,12 +23,8 @@ impl Clock for FixedClock {
     }
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
+/// A provider on the fault-injecting backend (the testkit's `flow` provider, at a fixed
+/// time) and one public client.
 struct Harness {
     kv: Arc<FaultyKv>,
     provider: Provider<KvStore<Arc<FaultyKv>>>,
@@ -49,22 +34,10 @@ struct Harness {
 impl Harness {
     async fn new() -> Self {
         let kv = FaultyKv::new();
-        let mut secret = [0u8; 32];
-        OsRandom.fill(&mut secret).unwrap();
-        let provider = Provider::builder(Issuer::new(ISSUER).unwrap())
-            .keys(Keyring::from_secret(KeyId::new("test").unwrap(), &secret).unwrap())
-            .scopes(["read", "write"])
-            .default_scope(["read"])
-            .resource(RESOURCE)
-            .clock(Arc::new(FixedClock(UnixTime(1_800_000_000))))
-            .store(KvStore::new(kv.clone()).unwrap())
-            .build()
-            .unwrap();
-        let registered = provider
-            .register_client(NewClient::public(vec![REDIRECT.to_owned()]))
-            .await
-            .unwrap();
-        let client_id = registered.client.id.as_str().to_owned();
+        let store = KvStore::new(kv.clone()).unwrap();
+        let clock = Arc::new(FixedClock(UnixTime(1_800_000_000)));
+        let provider = flow::provider(store, Some(clock));
+        let client_id = flow::public_client(&provider).await;
         Harness {
             kv,
             provider,
@@ -73,49 +46,11 @@ impl Harness {
     }
 
     async fn code(&self) -> String {
-        let query = form(&[
-            ("response_type", "code"),
-            ("client_id", &self.client_id),
-            ("redirect_uri", REDIRECT),
-            ("state", "xyz"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ]);
-        let request = Request::get(format!("{ISSUER}/authorize?{query}"))
-            .body(Vec::new())
-            .unwrap();
-        let pending = self.provider.begin_authorization(&request).await.unwrap();
-        let response = self
-            .provider
-            .complete_authorization(
-                pending,
-                Decision::Approve(Approval::new(UserId::new("alice"))),
-            )
-            .await
-            .unwrap();
-        let location = response.headers()["location"].to_str().unwrap();
-        let params: HashMap<String, String> = url::Url::parse(location)
-            .unwrap()
-            .query_pairs()
-            .into_owned()
-            .collect();
-        params["code"].clone()
+        flow::obtain_code(&self.provider, &self.client_id).await
     }
 
     async fn exchange(&self, code: &str) -> (StatusCode, serde_json::Value) {
-        let request = Request::post(format!("{ISSUER}/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(
-                form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", REDIRECT),
-                    ("client_id", &self.client_id),
-                    ("code_verifier", VERIFIER),
-                ])
-                .into_bytes(),
-            )
-            .unwrap();
+        let request = flow::code_exchange_request(&self.client_id, code);
         let response = self.provider.token(&request).await;
         let body = serde_json::from_slice(response.body()).unwrap();
         (response.status(), body)

@@ -22,7 +22,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::StatusCode;
 use oauth_store_memory::MemoryStore;
 use oauth_store_redis::{redis, RedisStore, RedisStoreOptions};
-use oauth_store_testkit::bench::{self, code_exchange_request, BenchProvider, Flavor, FLAVORS};
+use oauth_store_testkit::bench::{self, BenchProvider, Flavor, FLAVORS};
+use oauth_store_testkit::flow::{bearer_request, code_exchange_request};
 use rand_core::{OsRng, RngCore};
 use tokio::runtime::Runtime;
 
@@ -81,7 +82,7 @@ fn round_trips(_: &mut Criterion) {
     let exchange = store.round_trips() - before;
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
-    let request = bench::bearer_request(body["access_token"].as_str().unwrap());
+    let request = bearer_request(body["access_token"].as_str().unwrap());
     let before = store.round_trips();
     rt.block_on(h.provider.authenticate(&request)).unwrap();
     let bearer = store.round_trips() - before;

@@ -13,27 +13,18 @@
 //! ([`crypto_floor`], [`runtime_floor`]) measured in the same run.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion};
 use http::{Request, StatusCode};
-use oauth_core::model::UserId;
-use oauth_core::{
-    Approval, Clock, Decision, Issuer, KeyId, Keyring, NewClient, OsRandom, Provider, SecureRandom,
-    Store, UnixTime,
-};
+use oauth_core::{Clock, Provider, Store, UnixTime};
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
-const ISSUER: &str = "https://as.example";
-const RESOURCE: &str = "https://api.example/mcp";
-const REDIRECT: &str = "https://client.example/cb";
-/// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+use crate::flow::{self, bearer_request, code_exchange_request};
+
 const START: u64 = 1_800_000_000;
 
 #[derive(Debug)]
@@ -45,113 +36,34 @@ impl Clock for FixedClock {
     }
 }
 
-/// A provider on a store under test, with what the benchmarks need of it.
+/// A provider on a store under test, at a fixed time (so codes never expire mid-run).
 pub struct BenchProvider<S> {
     /// The provider.
     pub provider: Provider<S>,
 }
 
 impl<S: Store> BenchProvider<S> {
-    /// A provider on `store`, keyed from the OS RNG, at a fixed time.
+    /// A provider on `store` ([`flow::provider`]), at a fixed time.
     pub fn new(store: S) -> Self {
-        let mut secret = [0u8; 32];
-        OsRandom.fill(&mut secret).unwrap();
-        let provider = Provider::builder(Issuer::new(ISSUER).unwrap())
-            .keys(Keyring::from_secret(KeyId::new("bench").unwrap(), &secret).unwrap())
-            .scopes(["read", "write", "admin"])
-            .default_scope(["read"])
-            .resource(RESOURCE)
-            .clock(Arc::new(FixedClock(UnixTime(START))))
-            .store(store)
-            .build()
-            .unwrap();
-        BenchProvider { provider }
+        BenchProvider {
+            provider: flow::provider(store, Some(Arc::new(FixedClock(UnixTime(START))))),
+        }
     }
 
-    /// A new public client (authorization code and refresh); its id.
+    /// A new public client; its id.
     pub async fn public_client(&self) -> String {
-        let registered = self
-            .provider
-            .register_client(NewClient::public(vec![REDIRECT.to_owned()]))
-            .await
-            .unwrap();
-        registered.client.id.as_str().to_owned()
+        flow::public_client(&self.provider).await
     }
 
-    /// Runs the authorization endpoint with a PKCE request and approves it; the code.
+    /// An approved authorization's code for `client_id`.
     pub async fn obtain_code(&self, client_id: &str) -> String {
-        let query = form(&[
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", REDIRECT),
-            ("state", "xyz"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ]);
-        let request = Request::get(format!("{ISSUER}/authorize?{query}"))
-            .body(Vec::new())
-            .unwrap();
-        let pending = self.provider.begin_authorization(&request).await.unwrap();
-        let response = self
-            .provider
-            .complete_authorization(
-                pending,
-                Decision::Approve(Approval::new(UserId::new("alice"))),
-            )
-            .await
-            .unwrap();
-        let location = response.headers()["location"].to_str().unwrap();
-        let params: HashMap<String, String> = url::Url::parse(location)
-            .unwrap()
-            .query_pairs()
-            .into_owned()
-            .collect();
-        params["code"].clone()
+        flow::obtain_code(&self.provider, client_id).await
     }
 
     /// A new public client's access token, through the whole flow.
     pub async fn access_token(&self) -> String {
-        let client_id = self.public_client().await;
-        let code = self.obtain_code(&client_id).await;
-        let response = self
-            .provider
-            .token(&code_exchange_request(&client_id, &code))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        flow::access_token(&self.provider).await
     }
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
-/// The token request that redeems `code` for the public client `client_id`.
-pub fn code_exchange_request(client_id: &str, code: &str) -> Request<Vec<u8>> {
-    Request::post(format!("{ISSUER}/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", REDIRECT),
-                ("client_id", client_id),
-                ("code_verifier", VERIFIER),
-            ])
-            .into_bytes(),
-        )
-        .unwrap()
-}
-
-/// A request to the protected resource carrying `token`.
-pub fn bearer_request(token: &str) -> Request<Vec<u8>> {
-    Request::get(RESOURCE)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Vec::new())
-        .unwrap()
 }
 
 /// The runtime flavours measured; both enable Tokio's drivers (stores use timers).

@@ -97,6 +97,7 @@ pub mod bench;
 mod clients;
 mod codes;
 pub mod fixtures;
+pub mod flow;
 mod grace;
 mod housekeeping;
 pub mod instrumented;
