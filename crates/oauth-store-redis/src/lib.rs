@@ -654,7 +654,7 @@ impl Store for RedisStore {
             b"ok" => {
                 let token: AccessTokenRecord = decode(reply.field(1)?, "access token")?;
                 let grant: GrantRecord = decode(reply.field(2)?, "grant")?;
-                if token.hash != *hash || token.grant_id != grant.id {
+                if !token.hash.ct_eq(hash) || token.grant_id != grant.id {
                     return Err(corrupt("a stored access token is filed under another key"));
                 }
                 Ok(Some(AccessTokenWithGrant { token, grant }))
