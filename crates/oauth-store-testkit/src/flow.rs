@@ -1,7 +1,7 @@
 //! A provider on a store under test, and the requests of the authorization-code flow:
 //! what store crates' provider-level tests (outages, round trips, faults) and the shared
-//! benchmarks ([`bench`](crate::bench)) drive. One public client, PKCE with the RFC 7636
-//! Appendix B pair, user `alice`.
+//! benchmarks (the `bench` module, feature `bench`) drive. One public client, PKCE with
+//! the RFC 7636 Appendix B pair, user `alice`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
