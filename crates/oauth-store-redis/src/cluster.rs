@@ -43,8 +43,8 @@
 
 use futures_util::future::{join_all, try_join_all};
 use oauth_core::model::{
-    AccessTokenRecord, AccessTokenWithGrant, ClientId, CodeRecord, GrantId, GrantRecord,
-    IssuedTokens, RefreshTokenRecord, UserId,
+    AccessTokenWithGrant, ClientId, CodeRecord, GrantId, GrantRecord, IssuedTokens,
+    RefreshTokenRecord, UserId,
 };
 use oauth_core::store::{
     CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
@@ -506,12 +506,7 @@ impl RedisStore {
         let mut invocation = self.on_grant(&self.cs().find_code, &e);
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"notfound" => Ok(CodeLookup::NotFound),
-            b"active" => Ok(CodeLookup::Active(decode(reply.field(1)?, "code")?)),
-            b"used" => Ok(CodeLookup::Used(decode(reply.field(1)?, "code")?)),
-            _ => Err(reply.refusal()),
-        }
+        reply.code_lookup()
     }
 
     /// One run of the grant-slot redemption on grant `e`.
@@ -698,18 +693,7 @@ impl RedisStore {
         let mut invocation = self.on_grant(&self.cs().access_token, &e);
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"notfound" => Ok(None),
-            b"ok" => {
-                let token: AccessTokenRecord = decode(reply.field(1)?, "access token")?;
-                let grant: GrantRecord = decode(reply.field(2)?, "grant")?;
-                if !token.hash.ct_eq(hash) || token.grant_id != grant.id {
-                    return Err(corrupt("a stored access token is filed under another key"));
-                }
-                Ok(Some(AccessTokenWithGrant { token, grant }))
-            }
-            _ => Err(reply.refusal()),
-        }
+        reply.access_token(hash)
     }
 
     pub(crate) async fn c_revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -738,24 +722,7 @@ impl RedisStore {
         let mut invocation = self.on_grant(&self.cs().find_refresh, &e);
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"notfound" => Ok(RefreshLookup::NotFound),
-            b"active" => Ok(RefreshLookup::Active(decode(
-                reply.field(1)?,
-                "refresh token",
-            )?)),
-            b"retired" => {
-                let record: RefreshTokenRecord = decode(reply.field(1)?, "refresh token")?;
-                let retired_at = parse_time(reply.field(2)?)
-                    .ok_or_else(|| corrupt("a stored retirement time is malformed"))?;
-                Ok(RefreshLookup::Retired {
-                    grant_id: record.grant_id,
-                    client_id: record.client_id,
-                    retired_at,
-                })
-            }
-            _ => Err(reply.refusal()),
-        }
+        reply.refresh_lookup()
     }
 
     /// One run of the grant-slot rotation on grant `e`.
@@ -840,11 +807,7 @@ impl RedisStore {
         let mut invocation = self.on_grant(&self.cs().claim_refresh_grace, &e);
         invocation.arg(hex(retired)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"none" => Ok(None),
-            b"grace" => Ok(Some(reply.field(1)?.to_vec())),
-            _ => Err(reply.refusal()),
-        }
+        reply.grace()
     }
 
     pub(crate) async fn c_insert_once(

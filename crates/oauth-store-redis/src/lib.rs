@@ -336,6 +336,64 @@ impl Reply {
             .ok_or_else(|| corrupt("a script reply lacks a field (a record misses a part)"))
     }
 
+    /// The answer of a `find_code` script (standalone or grant-slot).
+    fn code_lookup(&self) -> Result<CodeLookup, StoreError> {
+        match self.status()? {
+            b"notfound" => Ok(CodeLookup::NotFound),
+            b"active" => Ok(CodeLookup::Active(decode(self.field(1)?, "code")?)),
+            b"used" => Ok(CodeLookup::Used(decode(self.field(1)?, "code")?)),
+            _ => Err(self.refusal()),
+        }
+    }
+
+    /// The answer of an `access_token` script: the token and its grant, checked to be
+    /// the ones asked for.
+    fn access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenWithGrant>, StoreError> {
+        match self.status()? {
+            b"notfound" => Ok(None),
+            b"ok" => {
+                let token: AccessTokenRecord = decode(self.field(1)?, "access token")?;
+                let grant: GrantRecord = decode(self.field(2)?, "grant")?;
+                if !token.hash.ct_eq(hash) || token.grant_id != grant.id {
+                    return Err(corrupt("a stored access token is filed under another key"));
+                }
+                Ok(Some(AccessTokenWithGrant { token, grant }))
+            }
+            _ => Err(self.refusal()),
+        }
+    }
+
+    /// The answer of a `find_refresh` script.
+    fn refresh_lookup(&self) -> Result<RefreshLookup, StoreError> {
+        match self.status()? {
+            b"notfound" => Ok(RefreshLookup::NotFound),
+            b"active" => Ok(RefreshLookup::Active(decode(
+                self.field(1)?,
+                "refresh token",
+            )?)),
+            b"retired" => {
+                let record: RefreshTokenRecord = decode(self.field(1)?, "refresh token")?;
+                let retired_at = parse_time(self.field(2)?)
+                    .ok_or_else(|| corrupt("a stored retirement time is malformed"))?;
+                Ok(RefreshLookup::Retired {
+                    grant_id: record.grant_id,
+                    client_id: record.client_id,
+                    retired_at,
+                })
+            }
+            _ => Err(self.refusal()),
+        }
+    }
+
+    /// The answer of a `claim_refresh_grace` script.
+    fn grace(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.status()? {
+            b"none" => Ok(None),
+            b"grace" => Ok(Some(self.field(1)?.to_vec())),
+            _ => Err(self.refusal()),
+        }
+    }
+
     /// The error for a `conflict` or `misuse` reply, or a corrupt reply otherwise.
     fn refusal(&self) -> StoreError {
         let message = || {
@@ -501,12 +559,7 @@ impl Store for RedisStore {
         );
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"notfound" => Ok(CodeLookup::NotFound),
-            b"active" => Ok(CodeLookup::Active(decode(reply.field(1)?, "code")?)),
-            b"used" => Ok(CodeLookup::Used(decode(reply.field(1)?, "code")?)),
-            _ => Err(reply.refusal()),
-        }
+        reply.code_lookup()
     }
 
     async fn consume_code(
@@ -649,18 +702,7 @@ impl Store for RedisStore {
         );
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"notfound" => Ok(None),
-            b"ok" => {
-                let token: AccessTokenRecord = decode(reply.field(1)?, "access token")?;
-                let grant: GrantRecord = decode(reply.field(2)?, "grant")?;
-                if !token.hash.ct_eq(hash) || token.grant_id != grant.id {
-                    return Err(corrupt("a stored access token is filed under another key"));
-                }
-                Ok(Some(AccessTokenWithGrant { token, grant }))
-            }
-            _ => Err(reply.refusal()),
-        }
+        reply.access_token(hash)
     }
 
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -685,24 +727,7 @@ impl Store for RedisStore {
         );
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"notfound" => Ok(RefreshLookup::NotFound),
-            b"active" => Ok(RefreshLookup::Active(decode(
-                reply.field(1)?,
-                "refresh token",
-            )?)),
-            b"retired" => {
-                let record: RefreshTokenRecord = decode(reply.field(1)?, "refresh token")?;
-                let retired_at = parse_time(reply.field(2)?)
-                    .ok_or_else(|| corrupt("a stored retirement time is malformed"))?;
-                Ok(RefreshLookup::Retired {
-                    grant_id: record.grant_id,
-                    client_id: record.client_id,
-                    retired_at,
-                })
-            }
-            _ => Err(reply.refusal()),
-        }
+        reply.refresh_lookup()
     }
 
     async fn rotate_refresh(
@@ -756,11 +781,7 @@ impl Store for RedisStore {
         );
         invocation.arg(hex(retired)).arg(time(now));
         let reply = self.eval(invocation).await?;
-        match reply.status()? {
-            b"none" => Ok(None),
-            b"grace" => Ok(Some(reply.field(1)?.to_vec())),
-            _ => Err(reply.refusal()),
-        }
+        reply.grace()
     }
 
     async fn insert_once(
