@@ -513,10 +513,17 @@ impl<'m> TokenStep<'m> {
     ) -> ControlFlow<HttpResponse, TokenStep<'m>> {
         let store = answerer.store();
         ControlFlow::Continue(match self {
-            TokenStep::NeedsClient(q) => {
-                let answer = store.client(q.client_id()).await;
-                q.resume(answer)
-            }
+            // A code redemption reads its client and its code together.
+            TokenStep::NeedsClient(q) => match q.code_hash() {
+                Some(code) => {
+                    let answer = store.client_and_code(q.client_id(), &code, q.now()).await;
+                    q.resume_with_code(answer)
+                }
+                None => {
+                    let answer = store.client(q.client_id()).await;
+                    q.resume(answer)
+                }
+            },
             TokenStep::NeedsClientMetadata(q) => {
                 let answer = answerer.fetch_client_metadata(q.url(), q.max_bytes()).await;
                 q.resume(answer)

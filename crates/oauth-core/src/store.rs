@@ -185,6 +185,26 @@ pub trait Store: Send + Sync + 'static {
     /// Reads a code without consuming it.
     async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError>;
 
+    /// The client with this id and the code with this hash, read together: the first
+    /// question of a code redemption, so that a backend across a network can answer it in
+    /// one round trip instead of two. `(None, CodeLookup::NotFound)` when no client has
+    /// this id (the code is not read: the request fails on its client). Otherwise exactly
+    /// what [`Store::client`] and [`Store::find_code`] answer.
+    ///
+    /// The default reads the client, then the code. A backend overrides it only to save
+    /// the round trip; the conformance suite checks that the answers agree.
+    async fn client_and_code(
+        &self,
+        id: &ClientId,
+        code: &TokenHash,
+        now: UnixTime,
+    ) -> Result<(Option<Client>, CodeLookup), StoreError> {
+        match self.client(id).await? {
+            None => Ok((None, CodeLookup::NotFound)),
+            Some(client) => Ok((Some(client), self.find_code(code, now).await?)),
+        }
+    }
+
     /// Atomically redeems a code and stores the tokens issued from it, under the code's
     /// grant, in the same step. See the module documentation.
     async fn consume_code(

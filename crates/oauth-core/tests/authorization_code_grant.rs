@@ -786,3 +786,228 @@ async fn ri_6_token_request_for_a_resource_outside_the_authorization_is_invalid_
     assert!(h.bearer_for(at, RESOURCE).await.is_ok());
     assert!(h.bearer_for(at, OTHER).await.is_err());
 }
+
+// ---- the client and the code, read together (one store round trip fewer) ----
+
+/// The first step of a redemption, and the keyed hash its code is stored under.
+fn first_step<'m>(
+    h: &'m Harness,
+    keys: &oauth_core::Keyring,
+    request: &http::Request<Vec<u8>>,
+    code: &str,
+) -> (
+    oauth_core::token::ClientLookup<'m, oauth_core::token::TokenRequest>,
+    oauth_core::TokenHash,
+) {
+    let TokenStep::NeedsClient(lookup) = h.provider.machine().token_request(request, h.now())
+    else {
+        panic!("a redemption starts with its client");
+    };
+    (
+        lookup,
+        keys.digest_secret(&Secret::new(code.to_owned())).hash,
+    )
+}
+
+#[tokio::test]
+async fn code_redemption_reads_client_and_code_together_then_consumes() {
+    let (h, keys) = Harness::with_keys(|b| b);
+    let client = h.public_client().await;
+    let code = h.obtain_code(client.id.as_str()).await;
+    let request = token_request(&redeem_pairs(client.id.as_str(), &code, &[]), None);
+    let (lookup, hash) = first_step(&h, &keys, &request, &code);
+    let asked = lookup
+        .code_hash()
+        .expect("a redemption names its code's hash");
+    assert!(asked.ct_eq(&hash), "the hash the code is stored under");
+    let answer = h
+        .provider
+        .store()
+        .client_and_code(lookup.client_id(), &asked, lookup.now())
+        .await;
+    let next = lookup.resume_with_code(answer);
+    assert!(
+        matches!(next, TokenStep::NeedsConsume(_)),
+        "with the code already read, the next question is the redemption"
+    );
+    let (status, body, _) = finish_token(h.provider.store(), next).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn code_read_with_the_client_is_ignored_when_the_client_fails_authentication() {
+    // A wrong secret: invalid_client, and neither the code's redemption nor, for a used
+    // code, a revocation follows from what was read before authentication.
+    let (h, keys) = Harness::with_keys(|b| b);
+    let (client, _secret) = h
+        .confidential_client(vec![GrantType::AuthorizationCode])
+        .await;
+    let id = client.id.as_str();
+    let code = h.obtain_code(id).await;
+    let mut pairs = redeem_pairs(id, &code, &[]);
+    pairs.retain(|(name, _)| *name != "client_id");
+    let request = token_request(&pairs, Some((id, "not-the-secret")));
+    for used in [false, true] {
+        let (lookup, hash) = first_step(&h, &keys, &request, &code);
+        let CodeLookup::Active(record) =
+            h.provider.store().find_code(&hash, h.now()).await.unwrap()
+        else {
+            panic!("the code is still active");
+        };
+        let read = if used {
+            CodeLookup::Used(record)
+        } else {
+            CodeLookup::Active(record)
+        };
+        let next = lookup.resume_with_code(Ok((Some(client.clone()), read)));
+        let TokenStep::Respond(response) = next else {
+            panic!("an unauthenticated client gets its answer at once");
+        };
+        let (status, body, _) = response_parts(&response);
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(error_of(&body), "invalid_client");
+    }
+    assert!(matches!(
+        h.provider
+            .store()
+            .find_code(&first_step(&h, &keys, &request, &code).1, h.now())
+            .await
+            .unwrap(),
+        CodeLookup::Active(_)
+    ));
+}
+
+#[tokio::test]
+async fn code_read_with_an_unknown_client_is_invalid_client() {
+    let (h, keys) = Harness::with_keys(|b| b);
+    let client = h.public_client().await;
+    let code = h.obtain_code(client.id.as_str()).await;
+    let request = token_request(&redeem_pairs("no-such-client", &code, &[]), None);
+    let (lookup, hash) = first_step(&h, &keys, &request, &code);
+    let answer = h
+        .provider
+        .store()
+        .client_and_code(lookup.client_id(), &hash, lookup.now())
+        .await
+        .unwrap();
+    assert!(answer.0.is_none());
+    assert!(
+        matches!(answer.1, CodeLookup::NotFound),
+        "no client, no code read"
+    );
+    let TokenStep::Respond(response) = lookup.resume_with_code(Ok(answer)) else {
+        panic!("an unknown client gets its answer at once");
+    };
+    let (status, body, _) = response_parts(&response);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_of(&body), "invalid_client");
+}
+
+#[tokio::test]
+async fn code_record_filed_under_another_hash_is_a_store_failure_never_a_redemption() {
+    let (h, keys) = Harness::with_keys(|b| b);
+    let client = h.public_client().await;
+    let id = client.id.as_str();
+    let code = h.obtain_code(id).await;
+    let other_code = h.obtain_code(id).await;
+    let request = token_request(&redeem_pairs(id, &code, &[]), None);
+    let (lookup, _) = first_step(&h, &keys, &request, &code);
+    let other_hash = keys.digest_secret(&Secret::new(other_code)).hash;
+    let answer = h
+        .provider
+        .store()
+        .client_and_code(lookup.client_id(), &other_hash, lookup.now())
+        .await;
+    let TokenStep::Respond(response) = lookup.resume_with_code(answer) else {
+        panic!("a record of another code is never redeemed");
+    };
+    let (status, body, _) = response_parts(&response);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(error_of(&body), "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn store_failure_while_reading_client_and_code_is_503() {
+    let (h, keys) = Harness::with_keys(|b| b);
+    let client = h.public_client().await;
+    let code = h.obtain_code(client.id.as_str()).await;
+    let request = token_request(&redeem_pairs(client.id.as_str(), &code, &[]), None);
+    let (lookup, _) = first_step(&h, &keys, &request, &code);
+    let failure = oauth_core::StoreError::new(oauth_core::StoreErrorKind::Unavailable, "down");
+    let TokenStep::Respond(response) = lookup.resume_with_code(Err(failure)) else {
+        panic!("a store failure ends the request");
+    };
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn code_hash_is_asked_only_for_a_well_formed_code_redemption() {
+    let h = Harness::new();
+    let client = h.public_client().await;
+    let id = client.id.as_str();
+    let code = h.obtain_code(id).await;
+    let requests = [
+        token_request(&redeem_pairs(id, "not-a-code", &[]), None),
+        token_request(&redeem_pairs(id, &code, &[("code", "")]), None),
+        token_request(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &code),
+                ("client_id", id),
+            ],
+            None,
+        ),
+    ];
+    for request in &requests {
+        let TokenStep::NeedsClient(lookup) = h.provider.machine().token_request(request, h.now())
+        else {
+            panic!("every one of these asks for its client first");
+        };
+        assert!(lookup.code_hash().is_none());
+    }
+    let mut pairs = redeem_pairs(id, &code, &[]);
+    pairs.push(("code", &code));
+    let repeated = token_request(&pairs, None);
+    let TokenStep::NeedsClient(lookup) = h.provider.machine().token_request(&repeated, h.now())
+    else {
+        panic!("a repeated code is refused after client authentication");
+    };
+    assert!(lookup.code_hash().is_none());
+}
+
+#[tokio::test]
+async fn code_issued_under_a_previous_key_is_redeemed_after_the_read_under_the_current_key() {
+    // The combined read looks under the current key only; a code issued before a key
+    // rotation is then asked for under the previous key, as before.
+    fn random_secret() -> [u8; 32] {
+        let mut secret = [0u8; 32];
+        oauth_core::SecureRandom::fill(&oauth_core::OsRandom, &mut secret).unwrap();
+        secret
+    }
+    use oauth_core::{KeyId, Keyring};
+    let (old_secret, new_secret) = (random_secret(), random_secret());
+    let old = Keyring::from_secret(KeyId::new("old").unwrap(), &old_secret).unwrap();
+    let rotated = Keyring::from_secret(KeyId::new("new").unwrap(), &new_secret)
+        .unwrap()
+        .with_previous(KeyId::new("old").unwrap(), &old_secret)
+        .unwrap();
+    let before = Harness::with(|b| b.keys(old));
+    let after = Harness::with(|b| b.keys(rotated));
+    let client = before.public_client().await;
+    let code = before.obtain_code(client.id.as_str()).await;
+    // The rotated server's machine, answered from the store the code was written to.
+    let store = before.provider.store();
+    let request = token_request(&redeem_pairs(client.id.as_str(), &code, &[]), None);
+    let first = after
+        .provider
+        .machine()
+        .token_request(&request, before.now());
+    assert!(matches!(&first, TokenStep::NeedsClient(lookup) if lookup.code_hash().is_some()));
+    let next = answer_token_step(store, first).await.unwrap();
+    assert!(
+        matches!(next, TokenStep::NeedsCode(_)),
+        "not found under the current key: asked again under the previous one"
+    );
+    let (status, body, _) = finish_token(store, next).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

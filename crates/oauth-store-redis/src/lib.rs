@@ -338,12 +338,27 @@ impl Reply {
 
     /// The answer of a `find_code` script (standalone or grant-slot).
     fn code_lookup(&self) -> Result<CodeLookup, StoreError> {
+        self.code_lookup_with_record_at(1)
+    }
+
+    /// A code lookup whose record (if any) is field `record`.
+    fn code_lookup_with_record_at(&self, record: usize) -> Result<CodeLookup, StoreError> {
         match self.status()? {
             b"notfound" => Ok(CodeLookup::NotFound),
-            b"active" => Ok(CodeLookup::Active(decode(self.field(1)?, "code")?)),
-            b"used" => Ok(CodeLookup::Used(decode(self.field(1)?, "code")?)),
+            b"active" => Ok(CodeLookup::Active(decode(self.field(record)?, "code")?)),
+            b"used" => Ok(CodeLookup::Used(decode(self.field(record)?, "code")?)),
             _ => Err(self.refusal()),
         }
+    }
+
+    /// The answer of the `client_and_code` script: `noclient`, or the code's status, the
+    /// client, and the code's record.
+    fn client_and_code(&self) -> Result<(Option<Client>, CodeLookup), StoreError> {
+        if self.status()? == b"noclient" {
+            return Ok((None, CodeLookup::NotFound));
+        }
+        let client = decode(self.field(1)?, "client")?;
+        Ok((Some(client), self.code_lookup_with_record_at(2)?))
     }
 
     /// The answer of an `access_token` script: the token and its grant, checked to be
@@ -560,6 +575,33 @@ impl Store for RedisStore {
         invocation.arg(hex(hash)).arg(time(now));
         let reply = self.eval(invocation).await?;
         reply.code_lookup()
+    }
+
+    /// One script (one round trip) in standalone mode. In a cluster the client and the
+    /// code live in different slots: both reads run concurrently (two sequential round
+    /// trips, those of `find_code`), and the code's answer is dropped when there is no
+    /// client.
+    async fn client_and_code(
+        &self,
+        id: &ClientId,
+        code: &TokenHash,
+        now: UnixTime,
+    ) -> Result<(Option<Client>, CodeLookup), StoreError> {
+        #[cfg(feature = "cluster")]
+        if self.is_cluster() {
+            let (client, found) = tokio::join!(self.client(id), self.c_find_code(code, now));
+            return match client? {
+                None => Ok((None, CodeLookup::NotFound)),
+                Some(client) => Ok((Some(client), found?)),
+            };
+        }
+        let mut invocation = self.invoke(
+            &self.inner.scripts.client_and_code,
+            self.inner.keys.client(id.as_str()),
+        );
+        invocation.arg(hex(code)).arg(time(now));
+        let reply = self.eval(invocation).await?;
+        reply.client_and_code()
     }
 
     async fn consume_code(

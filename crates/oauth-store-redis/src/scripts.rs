@@ -156,6 +156,7 @@ impl ClusterScripts {
 pub(crate) struct Scripts {
     pub(crate) create_grant_with_code: Script,
     pub(crate) find_code: Script,
+    pub(crate) client_and_code: Script,
     pub(crate) consume_code: Script,
     pub(crate) grants_for_user: Script,
     pub(crate) revoke_grant: Script,
@@ -186,6 +187,7 @@ impl Scripts {
                 write_source(include_str!("lua/create_grant_with_code.lua")),
             ),
             find_code: compile(s, read_source(include_str!("lua/find_code.lua"))),
+            client_and_code: compile(s, read_source(include_str!("lua/client_and_code.lua"))),
             consume_code: compile(s, write_source(include_str!("lua/consume_code.lua"))),
             grants_for_user: compile(s, read_source(include_str!("lua/grants_for_user.lua"))),
             revoke_grant: compile(s, write_source(include_str!("lua/revoke_grant.lua"))),

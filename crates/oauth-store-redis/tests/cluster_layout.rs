@@ -317,8 +317,8 @@ async fn a_code_exchange_and_a_bearer_check_through_the_provider() {
     assert_eq!(bearer, 2, "pointer GET, then the grant-slot script");
     assert_eq!(
         exchange, 7,
-        "client GET; find_code (pointer, script); consume_code (2 pointers and the expiry \
-         hint concurrently, then the script)"
+        "client_and_code (the client GET beside find_code's pointer GET and script); \
+         consume_code (2 pointers and the expiry hint concurrently, then the script)"
     );
 
     // A replay of the code is recognised and revokes what it issued.

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use oauth_core::model::ClientId;
 use oauth_core::store::{CodeLookup, ConsumeOutcome};
-use oauth_core::{Store, UnixTime};
+use oauth_core::{Store, TokenHash, UnixTime};
 
 use crate::fixtures::{
-    client_id, code_expiring, code_for, token_hash, tokens_for_code, user_grant, user_id, NOW,
+    client, client_id, code_expiring, code_for, token_hash, tokens_for_code, user_grant, user_id,
+    NOW,
 };
 use crate::support::{assert_code_gone, race};
 
@@ -198,4 +200,63 @@ pub async fn concurrent_consume_code_has_exactly_one_winner<S: Store>(
             "round {round}: exactly the winner's tokens are stored"
         );
     }
+}
+
+/// `client_and_code` answers what `client` and `find_code` answer, read together: no
+/// client is `(None, NotFound)` whatever the code; for a registered client the code is
+/// `Active` until redeemed, `Used` afterwards, and `NotFound` when unknown, expired, or
+/// under a revoked grant.
+pub async fn client_and_code_agrees_with_client_and_find_code<S: Store>(
+    factory: impl AsyncFn() -> S,
+) {
+    let store = factory().await;
+    let registered = client(&client_id());
+    store.put_client(&registered).await.unwrap();
+    let grant = user_grant(&user_id(), &registered.id);
+    let code = code_for(&grant);
+    store.create_grant_with_code(&grant, &code).await.unwrap();
+    let both = async |id: &ClientId, hash: &TokenHash, now: UnixTime| {
+        store.client_and_code(id, hash, now).await.unwrap()
+    };
+
+    assert_eq!(
+        both(&client_id(), &code.hash, NOW).await,
+        (None, CodeLookup::NotFound),
+        "no client: the code is not read"
+    );
+    assert_eq!(
+        both(&registered.id, &code.hash, NOW).await,
+        (Some(registered.clone()), CodeLookup::Active(code.clone()))
+    );
+    assert_eq!(
+        both(&registered.id, &token_hash(), NOW).await,
+        (Some(registered.clone()), CodeLookup::NotFound)
+    );
+    assert_eq!(
+        both(&registered.id, &code.hash, code.expires_at).await,
+        (Some(registered.clone()), CodeLookup::NotFound),
+        "a code is absent at its expiry"
+    );
+    store
+        .consume_code(&code.hash, &tokens_for_code(&code), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        both(&registered.id, &code.hash, NOW).await,
+        (Some(registered.clone()), CodeLookup::Used(code.clone()))
+    );
+    assert_eq!(
+        both(&registered.id, &code.hash, NOW).await,
+        (
+            store.client(&registered.id).await.unwrap(),
+            store.find_code(&code.hash, NOW).await.unwrap()
+        ),
+        "the same answers as the two reads"
+    );
+    store.revoke_grant(&grant.id).await.unwrap();
+    assert_eq!(
+        both(&registered.id, &code.hash, NOW).await,
+        (Some(registered), CodeLookup::NotFound),
+        "the code of a revoked grant is absent"
+    );
 }

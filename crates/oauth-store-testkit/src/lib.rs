@@ -114,6 +114,7 @@ pub use clients::{
     replace_client_never_resurrects_a_deleted_client,
 };
 pub use codes::{
+    client_and_code_agrees_with_client_and_find_code,
     concurrent_consume_code_has_exactly_one_winner, consume_code_once_then_tombstone_until_expiry,
     create_grant_with_code_then_find_code_is_active, expired_code_is_never_returned,
     CONSUME_RACERS, CONSUME_ROUNDS,
@@ -167,6 +168,7 @@ macro_rules! conformance_tests {
             create_grant_with_code_then_find_code_is_active,
             consume_code_once_then_tombstone_until_expiry,
             expired_code_is_never_returned,
+            client_and_code_agrees_with_client_and_find_code,
             concurrent_consume_code_has_exactly_one_winner,
             store_tokens_under_existing_grant,
             store_tokens_with_new_grant,

@@ -7,21 +7,41 @@
 //! service). A replay that would otherwise succeed revokes everything the code issued.
 
 use crate::crypto::TokenKind;
-use crate::error::{Reason, StoreError};
+use crate::error::{Reason, StoreError, StoreErrorKind};
 use crate::model::CodeRecord;
+use crate::params::Params;
 use crate::pkce;
 use crate::resource::{self, ResourceSet};
 use crate::secret::Secret;
 use crate::store::{CodeLookup, ConsumeOutcome};
 use crate::token::steps::store_failed;
 use crate::token::{
-    issue_tokens, Authenticated, CodeConsumption, CodeLookupStep, GrantRevocation, Issue, TokenStep,
+    credential, issue_tokens, Authenticated, CodeConsumption, CodeLookupStep, GrantRevocation,
+    Issue, TokenStep,
 };
 
-pub(crate) fn start(request: Authenticated<'_>) -> TokenStep<'_> {
-    match request.credential("code", TokenKind::AuthorizationCode, Reason::CodeNotFound) {
-        Ok(code) => lookup(request, code, 0),
-        Err(reason) => request.fail(reason),
+/// The `code` parameter: required, single, and shaped like a code (`invalid_grant`
+/// otherwise, before any store lookup).
+pub(crate) fn presented_code(params: &Params) -> Result<Secret, Reason> {
+    credential(
+        params,
+        "code",
+        TokenKind::AuthorizationCode,
+        Reason::CodeNotFound,
+    )
+}
+
+/// Starts the grant for an authenticated client: asks for the code, or goes on with the
+/// answer already read together with the client (`prefetched`, read under the current
+/// key as [`ClientLookup::code_hash`](crate::token::ClientLookup::code_hash) names it).
+pub(crate) fn start(request: Authenticated<'_>, prefetched: Option<CodeLookup>) -> TokenStep<'_> {
+    let code = match presented_code(&request.params) {
+        Ok(code) => code,
+        Err(reason) => return request.fail(reason),
+    };
+    match (lookup(request, code, 0), prefetched) {
+        (TokenStep::NeedsCode(step), Some(answer)) => on_lookup(step, Ok(answer)),
+        (step, _) => step,
     }
 }
 
@@ -84,6 +104,14 @@ pub(crate) fn on_lookup(
     } = step;
     match answer {
         Err(e) => store_failed(request.machine, &e, request.used_authorization_header),
+        // A record filed under another hash is a corrupt store, never a code to redeem.
+        Ok(CodeLookup::Active(record) | CodeLookup::Used(record)) if !record.hash.ct_eq(&hash) => {
+            let e = StoreError::new(
+                StoreErrorKind::Corrupt,
+                "the store answered a code lookup with another code's record",
+            );
+            store_failed(request.machine, &e, request.used_authorization_header)
+        }
         Ok(CodeLookup::NotFound) => lookup(request, code, key_index + 1),
         Ok(CodeLookup::Active(record)) => {
             let issued = validate(&request, &record)

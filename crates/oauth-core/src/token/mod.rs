@@ -16,6 +16,7 @@ use crate::crypto::{parse_token, TokenKind};
 use crate::error::Reason;
 use crate::machine::Machine;
 use crate::model::GrantType;
+use crate::params::Params;
 use crate::secret::Secret;
 use crate::time::UnixTime;
 
@@ -37,14 +38,24 @@ impl<'m> Authenticated<'m> {
         kind: TokenKind,
         unknown: Reason,
     ) -> Result<Secret, Reason> {
-        let value = self.params.single(name)?.ok_or(Reason::MissingParameter)?;
-        parse_token(kind, value).map(Secret::new).ok_or(unknown)
+        credential(&self.params, name, kind, unknown)
     }
 
     /// Ends the request with an error response.
     pub(crate) fn fail(&self, reason: Reason) -> TokenStep<'m> {
         fail(self.machine, reason, self.used_authorization_header)
     }
+}
+
+/// The credential in parameter `name` of `params`: see [`Authenticated::credential`].
+pub(crate) fn credential(
+    params: &Params,
+    name: &str,
+    kind: TokenKind,
+    unknown: Reason,
+) -> Result<Secret, Reason> {
+    let value = params.single(name)?.ok_or(Reason::MissingParameter)?;
+    parse_token(kind, value).map(Secret::new).ok_or(unknown)
 }
 
 pub(crate) fn fail(machine: &Machine, reason: Reason, used_header: bool) -> TokenStep<'_> {

@@ -76,10 +76,49 @@ impl<'m> ClientLookup<'m, TokenRequest> {
     /// Continues with the store's answer: authenticates the client, checks that it may
     /// use the grant type, and dispatches to the grant.
     pub fn resume(self, answer: Result<Option<Client>, StoreError>) -> TokenStep<'m> {
-        self.proceed(answer)
+        self.proceed(answer, None)
     }
 
-    fn proceed(self, answer: impl Into<ClientAnswer>) -> TokenStep<'m> {
+    /// The keyed hash of the code a code redemption presents, under the current key, so
+    /// that the client and the code can be read together
+    /// ([`Store::client_and_code`](crate::Store::client_and_code)) and answered with
+    /// [`resume_with_code`](Self::resume_with_code). `None` for the other grants and for
+    /// a `code` that is missing, repeated or not shaped like a code: those requests go on
+    /// with [`resume`](Self::resume).
+    ///
+    /// Reading the code before the client is authenticated changes nothing but the
+    /// number of round trips: the code's answer is used only once the client has
+    /// authenticated and may use the grant, exactly as if it had been asked for then.
+    #[must_use]
+    pub fn code_hash(&self) -> Option<TokenHash> {
+        if self.endpoint.grant_type != GrantType::AuthorizationCode {
+            return None;
+        }
+        let code = authorization_code::presented_code(&self.request.params).ok()?;
+        self.request.machine.lookup_hash(code.expose(), 0)
+    }
+
+    /// The time of the request.
+    #[must_use]
+    pub fn now(&self) -> UnixTime {
+        self.request.now
+    }
+
+    /// Continues with the store's answer to
+    /// [`Store::client_and_code`](crate::Store::client_and_code) for
+    /// [`code_hash`](Self::code_hash): as [`resume`](Self::resume), and then, for an
+    /// authenticated client, with the code already read.
+    pub fn resume_with_code(
+        self,
+        answer: Result<(Option<Client>, CodeLookup), StoreError>,
+    ) -> TokenStep<'m> {
+        match answer {
+            Ok((client, code)) => self.proceed(Ok(client), Some(code)),
+            Err(e) => self.proceed(Err(e), None),
+        }
+    }
+
+    fn proceed(self, answer: impl Into<ClientAnswer>, code: Option<CodeLookup>) -> TokenStep<'m> {
         let (authed, TokenRequest { grant_type }) = match self.authenticate(answer) {
             Ok(authenticated) => authenticated,
             Err(refusal) => return TokenStep::Respond(refusal.into_response()),
@@ -88,7 +127,7 @@ impl<'m> ClientLookup<'m, TokenRequest> {
             return authed.fail(Reason::GrantTypeNotAllowed);
         }
         match grant_type {
-            GrantType::AuthorizationCode => authorization_code::start(authed),
+            GrantType::AuthorizationCode => authorization_code::start(authed, code),
             GrantType::RefreshToken => refresh_token::start(authed),
             GrantType::ClientCredentials => client_credentials::start(authed),
         }
@@ -100,7 +139,7 @@ impl<'m> ClientMetadataLookup<'m, TokenRequest> {
     /// goes on as [`ClientLookup::resume`] does.
     pub fn resume(self, fetched: Result<Bytes, FetchError>) -> TokenStep<'m> {
         let (lookup, answer) = self.answer(fetched);
-        lookup.proceed(answer)
+        lookup.proceed(answer, None)
     }
 }
 

@@ -72,6 +72,23 @@ local function grant_live(e, now)
   return exp and not expired(exp, now)
 end
 
+-- The code with hash `h` under grant `e` at `now`: {'notfound'}, {'used', record} (a
+-- tombstone, kept until the code's expiry) or {'active', record} (its grant live).
+local function code_under(e, h, now)
+  local f = redis.call('HMGET', child_key(e, 'code', h), 'exp', 'used', 'rec')
+  if not f[1] or expired(f[1], now) then return {'notfound'} end
+  if f[2] == '1' then return {'used', f[3]} end
+  if not grant_live(e, now) then return {'notfound'} end
+  return {'active', f[3]}
+end
+
+-- The code with hash `h`, found through its lookup pointer (standalone).
+local function find_code(h, now)
+  local e = locate('code', h)
+  if not e then return {'notfound'} end
+  return code_under(e, h, now)
+end
+
 -- Stores one record issued under grant `e` (which the caller checked), with its lookup
 -- pointer and its entries in the grant's child index and the expiry index.
 local function put_child(e, kind, h, exp, ttl, rec)

@@ -349,6 +349,14 @@ impl Store for TestStore {
     async fn find_code(&self, hash: &TokenHash, now: UnixTime) -> Result<CodeLookup, StoreError> {
         self.pick().find_code(hash, now).await
     }
+    async fn client_and_code(
+        &self,
+        id: &ClientId,
+        code: &TokenHash,
+        now: UnixTime,
+    ) -> Result<(Option<Client>, CodeLookup), StoreError> {
+        self.pick().client_and_code(id, code, now).await
+    }
     async fn consume_code(
         &self,
         hash: &TokenHash,

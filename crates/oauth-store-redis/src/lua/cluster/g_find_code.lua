@@ -1,7 +1,2 @@
 -- Cluster, grant slot. ARGV: 2 grant tag (from the pointer), 3 code hash, 4 now.
-local e, h, now = ARGV[2], ARGV[3], ARGV[4]
-local f = redis.call('HMGET', child_key(e, 'code', h), 'exp', 'used', 'rec')
-if not f[1] or expired(f[1], now) then return {'notfound'} end
-if f[2] == '1' then return {'used', f[3]} end
-if not grant_live(e, now) then return {'notfound'} end
-return {'active', f[3]}
+return code_under(ARGV[2], ARGV[3], ARGV[4])
