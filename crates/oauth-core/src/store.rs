@@ -57,6 +57,15 @@ use crate::model::{
 };
 use crate::time::UnixTime;
 
+/// What [`Store::client_and_code`] read, each part with its own outcome.
+#[derive(Debug)]
+pub struct ClientAndCode {
+    /// The client, as [`Store::client`] answers.
+    pub client: Result<Option<Client>, StoreError>,
+    /// The code, as [`Store::find_code`] answers; `None` when it was not read.
+    pub code: Option<Result<CodeLookup, StoreError>>,
+}
+
 /// What a read of a code found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -187,9 +196,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The client with this id and the code with this hash, read together: the first
     /// question of a code redemption, so that a backend across a network can answer it in
-    /// one round trip instead of two. `(None, CodeLookup::NotFound)` when no client has
-    /// this id (the code is not read: the request fails on its client). Otherwise exactly
-    /// what [`Store::client`] and [`Store::find_code`] answer.
+    /// one round trip instead of two. Each part has its own outcome ([`ClientAndCode`]):
+    /// the client exactly as [`Store::client`] answers, and the code as
+    /// [`Store::find_code`] answers, or `None` when it was not read (no client, or the
+    /// client's read failed). A failed code read never fails the client's part: the
+    /// request must still fail on its client first, as if the code had not been read.
     ///
     /// The default reads the client, then the code. A backend overrides it only to save
     /// the round trip; the conformance suite checks that the answers agree.
@@ -198,11 +209,13 @@ pub trait Store: Send + Sync + 'static {
         id: &ClientId,
         code: &TokenHash,
         now: UnixTime,
-    ) -> Result<(Option<Client>, CodeLookup), StoreError> {
-        match self.client(id).await? {
-            None => Ok((None, CodeLookup::NotFound)),
-            Some(client) => Ok((Some(client), self.find_code(code, now).await?)),
-        }
+    ) -> ClientAndCode {
+        let client = self.client(id).await;
+        let code = match client {
+            Ok(Some(_)) => Some(self.find_code(code, now).await),
+            _ => None,
+        };
+        ClientAndCode { client, code }
     }
 
     /// Atomically redeems a code and stores the tokens issued from it, under the code's

@@ -47,7 +47,7 @@ use oauth_core::model::{
     RefreshTokenRecord, UserId,
 };
 use oauth_core::store::{
-    CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
+    ClientAndCode, CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
 };
 use oauth_core::{StoreError, TokenHash, UnixTime};
 use redis::{Script, ScriptInvocation};
@@ -493,6 +493,35 @@ impl RedisStore {
             }
         }
         result
+    }
+
+    /// The client, with the code read concurrently: two sequential round trips (those
+    /// of `find_code`) for a registered client; for an unknown one the answer comes with
+    /// the client's read, and the code's read is dropped.
+    pub(crate) async fn c_client_and_code(
+        &self,
+        id: &ClientId,
+        code: &TokenHash,
+        now: UnixTime,
+    ) -> ClientAndCode {
+        let client_read = oauth_core::Store::client(self, id);
+        let code_read = self.c_find_code(code, now);
+        tokio::pin!(client_read, code_read);
+        let mut found = None;
+        let client = loop {
+            tokio::select! {
+                client = &mut client_read => break client,
+                answer = &mut code_read, if found.is_none() => found = Some(answer),
+            }
+        };
+        let code = match client {
+            Ok(Some(_)) => Some(match found {
+                Some(answer) => answer,
+                None => code_read.await,
+            }),
+            _ => None,
+        };
+        ClientAndCode { client, code }
     }
 
     pub(crate) async fn c_find_code(

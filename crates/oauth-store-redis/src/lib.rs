@@ -170,7 +170,7 @@ use oauth_core::model::{
     IssuedTokens, RefreshTokenRecord, UserId,
 };
 use oauth_core::store::{
-    CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
+    ClientAndCode, CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
 };
 use oauth_core::{Store, StoreError, TokenHash, UnixTime};
 use redis::ScriptInvocation;
@@ -352,13 +352,22 @@ impl Reply {
     }
 
     /// The answer of the `client_and_code` script: `noclient`, or the code's status, the
-    /// client, and the code's record.
-    fn client_and_code(&self) -> Result<(Option<Client>, CodeLookup), StoreError> {
-        if self.status()? == b"noclient" {
-            return Ok((None, CodeLookup::NotFound));
-        }
-        let client = decode(self.field(1)?, "client")?;
-        Ok((Some(client), self.code_lookup_with_record_at(2)?))
+    /// client, and the code's record. A code record that cannot be decoded fails the
+    /// code's part only.
+    fn client_and_code(&self) -> ClientAndCode {
+        let client = match self.status() {
+            Ok(b"noclient") => Ok(None),
+            Ok(b"notfound" | b"active" | b"used") => self
+                .field(1)
+                .and_then(|bytes| decode(bytes, "client").map(Some)),
+            Ok(_) => Err(self.refusal()),
+            Err(e) => Err(e),
+        };
+        let code = match client {
+            Ok(Some(_)) => Some(self.code_lookup_with_record_at(2)),
+            _ => None,
+        };
+        ClientAndCode { client, code }
     }
 
     /// The answer of an `access_token` script: the token and its grant, checked to be
@@ -577,31 +586,34 @@ impl Store for RedisStore {
         reply.code_lookup()
     }
 
-    /// One script (one round trip) in standalone mode. In a cluster the client and the
-    /// code live in different slots: both reads run concurrently (two sequential round
-    /// trips, those of `find_code`), and the code's answer is dropped when there is no
-    /// client.
+    /// One script (one round trip) in standalone mode; when the script fails as a whole
+    /// (the server, or a corrupt code reference) the client is read alone, so that the
+    /// request still fails on its client first. In a cluster the client and the code live
+    /// in different slots: the code is read while the client is, and dropped unawaited
+    /// when there is no client.
     async fn client_and_code(
         &self,
         id: &ClientId,
         code: &TokenHash,
         now: UnixTime,
-    ) -> Result<(Option<Client>, CodeLookup), StoreError> {
+    ) -> ClientAndCode {
         #[cfg(feature = "cluster")]
         if self.is_cluster() {
-            let (client, found) = tokio::join!(self.client(id), self.c_find_code(code, now));
-            return match client? {
-                None => Ok((None, CodeLookup::NotFound)),
-                Some(client) => Ok((Some(client), found?)),
-            };
+            return self.c_client_and_code(id, code, now).await;
         }
         let mut invocation = self.invoke(
             &self.inner.scripts.client_and_code,
             self.inner.keys.client(id.as_str()),
         );
         invocation.arg(hex(code)).arg(time(now));
-        let reply = self.eval(invocation).await?;
-        reply.client_and_code()
+        match self.eval(invocation).await {
+            Ok(reply) => reply.client_and_code(),
+            Err(failure) => {
+                let client = self.client(id).await;
+                let code = matches!(client, Ok(Some(_))).then_some(Err(failure));
+                ClientAndCode { client, code }
+            }
+        }
     }
 
     async fn consume_code(

@@ -202,10 +202,10 @@ pub async fn concurrent_consume_code_has_exactly_one_winner<S: Store>(
     }
 }
 
-/// `client_and_code` answers what `client` and `find_code` answer, read together: no
-/// client is `(None, NotFound)` whatever the code; for a registered client the code is
-/// `Active` until redeemed, `Used` afterwards, and `NotFound` when unknown, expired, or
-/// under a revoked grant.
+/// `client_and_code` answers what `client` and `find_code` answer, read together, in
+/// every state: no client is no code read (whatever the code); for a registered client
+/// the code is `Active` until redeemed, `Used` afterwards, and `NotFound` when unknown,
+/// expired, under an expired grant, or under a revoked grant.
 pub async fn client_and_code_agrees_with_client_and_find_code<S: Store>(
     factory: impl AsyncFn() -> S,
 ) {
@@ -215,26 +215,37 @@ pub async fn client_and_code_agrees_with_client_and_find_code<S: Store>(
     let grant = user_grant(&user_id(), &registered.id);
     let code = code_for(&grant);
     store.create_grant_with_code(&grant, &code).await.unwrap();
-    let both = async |id: &ClientId, hash: &TokenHash, now: UnixTime| {
-        store.client_and_code(id, hash, now).await.unwrap()
+    let unknown = client_id();
+    // Both parts, checked against the separate reads; the code's part.
+    let read = async |id: &ClientId, hash: &TokenHash, now: UnixTime| {
+        let both = store.client_and_code(id, hash, now).await;
+        let client = both.client.expect("the client's part");
+        assert_eq!(client, store.client(id).await.unwrap(), "the client's part");
+        let code = both.code.map(|code| code.expect("the code's part"));
+        let separate = match client {
+            Some(_) => Some(store.find_code(hash, now).await.unwrap()),
+            None => None,
+        };
+        assert_eq!(code, separate, "the code's part");
+        code
     };
 
     assert_eq!(
-        both(&client_id(), &code.hash, NOW).await,
-        (None, CodeLookup::NotFound),
+        read(&unknown, &code.hash, NOW).await,
+        None,
         "no client: the code is not read"
     );
     assert_eq!(
-        both(&registered.id, &code.hash, NOW).await,
-        (Some(registered.clone()), CodeLookup::Active(code.clone()))
+        read(&registered.id, &code.hash, NOW).await,
+        Some(CodeLookup::Active(code.clone()))
     );
     assert_eq!(
-        both(&registered.id, &token_hash(), NOW).await,
-        (Some(registered.clone()), CodeLookup::NotFound)
+        read(&registered.id, &token_hash(), NOW).await,
+        Some(CodeLookup::NotFound)
     );
     assert_eq!(
-        both(&registered.id, &code.hash, code.expires_at).await,
-        (Some(registered.clone()), CodeLookup::NotFound),
+        read(&registered.id, &code.hash, code.expires_at).await,
+        Some(CodeLookup::NotFound),
         "a code is absent at its expiry"
     );
     store
@@ -242,21 +253,27 @@ pub async fn client_and_code_agrees_with_client_and_find_code<S: Store>(
         .await
         .unwrap();
     assert_eq!(
-        both(&registered.id, &code.hash, NOW).await,
-        (Some(registered.clone()), CodeLookup::Used(code.clone()))
+        read(&registered.id, &code.hash, NOW).await,
+        Some(CodeLookup::Used(code.clone()))
     );
-    assert_eq!(
-        both(&registered.id, &code.hash, NOW).await,
-        (
-            store.client(&registered.id).await.unwrap(),
-            store.find_code(&code.hash, NOW).await.unwrap()
-        ),
-        "the same answers as the two reads"
-    );
+    assert_eq!(read(&unknown, &code.hash, NOW).await, None);
     store.revoke_grant(&grant.id).await.unwrap();
     assert_eq!(
-        both(&registered.id, &code.hash, NOW).await,
-        (Some(registered), CodeLookup::NotFound),
+        read(&registered.id, &code.hash, NOW).await,
+        Some(CodeLookup::NotFound),
         "the code of a revoked grant is absent"
+    );
+
+    // A code that outlives its grant is absent once the grant has expired.
+    let short = user_grant(&user_id(), &registered.id);
+    let outliving = code_expiring(&short, short.expires_at.plus(60));
+    store
+        .create_grant_with_code(&short, &outliving)
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&registered.id, &outliving.hash, short.expires_at).await,
+        Some(CodeLookup::NotFound),
+        "the code of an expired grant is absent"
     );
 }

@@ -34,13 +34,16 @@ pub(crate) fn presented_code(params: &Params) -> Result<Secret, Reason> {
 /// Starts the grant for an authenticated client: asks for the code, or goes on with the
 /// answer already read together with the client (`prefetched`, read under the current
 /// key as [`ClientLookup::code_hash`](crate::token::ClientLookup::code_hash) names it).
-pub(crate) fn start(request: Authenticated<'_>, prefetched: Option<CodeLookup>) -> TokenStep<'_> {
+pub(crate) fn start(
+    request: Authenticated<'_>,
+    prefetched: Option<Result<CodeLookup, StoreError>>,
+) -> TokenStep<'_> {
     let code = match presented_code(&request.params) {
         Ok(code) => code,
         Err(reason) => return request.fail(reason),
     };
     match (lookup(request, code, 0), prefetched) {
-        (TokenStep::NeedsCode(step), Some(answer)) => on_lookup(step, Ok(answer)),
+        (TokenStep::NeedsCode(step), Some(answer)) => on_lookup(step, answer),
         (step, _) => step,
     }
 }

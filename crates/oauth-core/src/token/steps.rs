@@ -11,7 +11,9 @@ use crate::machine::Machine;
 use crate::model::{Client, GrantId, GrantRecord, GrantType, IssuedTokens};
 use crate::response::{json_no_store, HttpResponse};
 use crate::secret::Secret;
-use crate::store::{CodeLookup, ConsumeOutcome, RefreshGrace, RefreshLookup, RotateOutcome};
+use crate::store::{
+    ClientAndCode, CodeLookup, ConsumeOutcome, RefreshGrace, RefreshLookup, RotateOutcome,
+};
 use crate::time::UnixTime;
 
 use super::endpoint::{store_failure, ClientAnswer, ClientLookup, ClientMetadataLookup};
@@ -106,19 +108,22 @@ impl<'m> ClientLookup<'m, TokenRequest> {
 
     /// Continues with the store's answer to
     /// [`Store::client_and_code`](crate::Store::client_and_code) for
-    /// [`code_hash`](Self::code_hash): as [`resume`](Self::resume), and then, for an
-    /// authenticated client, with the code already read.
-    pub fn resume_with_code(
-        self,
-        answer: Result<(Option<Client>, CodeLookup), StoreError>,
-    ) -> TokenStep<'m> {
-        match answer {
-            Ok((client, code)) => self.proceed(Ok(client), Some(code)),
-            Err(e) => self.proceed(Err(e), None),
-        }
+    /// [`code_hash`](Self::code_hash): as [`resume`](Self::resume) with the client's
+    /// part, and then, for an authenticated client that may use the grant, with the code
+    /// already read (a failed code read then answers 503, as a failed
+    /// [`Store::find_code`](crate::Store::find_code) would).
+    pub fn resume_with_code(self, answer: ClientAndCode) -> TokenStep<'m> {
+        let ClientAndCode { client, code } = answer;
+        self.proceed(client, code)
     }
 
-    fn proceed(self, answer: impl Into<ClientAnswer>, code: Option<CodeLookup>) -> TokenStep<'m> {
+    /// Authenticates the client, checks that it may use the grant type, and dispatches;
+    /// `code` is the code's answer when it was read with the client.
+    fn proceed(
+        self,
+        answer: impl Into<ClientAnswer>,
+        code: Option<Result<CodeLookup, StoreError>>,
+    ) -> TokenStep<'m> {
         let (authed, TokenRequest { grant_type }) = match self.authenticate(answer) {
             Ok(authenticated) => authenticated,
             Err(refusal) => return TokenStep::Respond(refusal.into_response()),

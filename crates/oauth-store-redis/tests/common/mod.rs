@@ -354,7 +354,7 @@ impl Store for TestStore {
         id: &ClientId,
         code: &TokenHash,
         now: UnixTime,
-    ) -> Result<(Option<Client>, CodeLookup), StoreError> {
+    ) -> oauth_core::store::ClientAndCode {
         self.pick().client_and_code(id, code, now).await
     }
     async fn consume_code(
