@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequest};
-use axum::response::{Html, IntoResponse, Response};
-use http::header::CONTENT_SECURITY_POLICY;
-use http::{HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http::{Request, StatusCode};
 use oauth_core::model::UserId;
-use oauth_core::response::add_page_security_headers;
+use oauth_core::response::html_page;
 use oauth_core::{AuthorizationError, PendingAuthorization, Provider, Store};
 
 use crate::body::{bounded, into_axum};
@@ -68,7 +67,8 @@ pub fn authorization_error_response(error: AuthorizationError, user: Option<&Use
 /// An HTML page of the authorization UI (login, consent, error), with the headers every
 /// such page needs: no framing (`X-Frame-Options: DENY`, CSP `frame-ancestors 'none'`,
 /// against clickjacking, OAuth 2.1 §7.11), no referrer (the URL carries the request), no
-/// third-party resources, `nosniff`, `no-store`. The host escapes what it renders.
+/// third-party resources, `nosniff`, `no-store`. The host escapes what it renders. The
+/// page and its headers are the core's ([`oauth_core::response::html_page`]).
 ///
 /// Forms may only be submitted to this origin (CSP `form-action 'self'`). Browsers apply
 /// `form-action` to the redirects that follow a submission too, so a consent page, whose
@@ -78,8 +78,8 @@ pub fn authorization_error_response(error: AuthorizationError, user: Option<&Use
 pub struct Page {
     status: StatusCode,
     html: String,
-    /// An extra `form-action` source: the consent redirect's origin (or scheme).
-    form_action: Option<String>,
+    /// The pending request's validated redirect URI, for a consent page.
+    consent_redirect_uri: Option<String>,
 }
 
 impl Page {
@@ -95,7 +95,7 @@ impl Page {
     #[must_use]
     pub fn consent(html: impl Into<String>, pending: &PendingAuthorization) -> Self {
         Page {
-            form_action: form_action_source(pending.redirect_uri()),
+            consent_redirect_uri: Some(pending.redirect_uri().to_owned()),
             ..Page::ok(html)
         }
     }
@@ -106,91 +106,17 @@ impl Page {
         Page {
             status,
             html: html.into(),
-            form_action: None,
+            consent_redirect_uri: None,
         }
     }
-}
-
-/// The CSP source that allows navigating to `redirect_uri`: its origin for `http(s)`
-/// (`https://client.example:8443`), its scheme for a private-use scheme
-/// (`com.example.app:`). Only characters that cannot end a CSP source are kept; anything
-/// else yields `None` (the page then keeps `'self'` only).
-fn form_action_source(redirect_uri: &str) -> Option<String> {
-    let (scheme, rest) = redirect_uri.split_once(':')?;
-    let scheme_ok = !scheme.is_empty()
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    if !scheme_ok {
-        return None;
-    }
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Some(format!("{scheme}:"));
-    }
-    let authority = rest.strip_prefix("//")?.split(['/', '?', '#']).next()?;
-    let authority_ok = !authority.is_empty()
-        && !authority.contains('@')
-        && authority
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    authority_ok.then(|| format!("{scheme}://{authority}"))
 }
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Html(self.html)).into_response();
-        add_page_security_headers(response.headers_mut());
-        if let Some(source) = self.form_action {
-            let csp = response
-                .headers()
-                .get(CONTENT_SECURITY_POLICY)
-                .and_then(|value| value.to_str().ok())
-                .map(|csp| {
-                    csp.replace(
-                        "form-action 'self'",
-                        &format!("form-action 'self' {source}"),
-                    )
-                });
-            if let Some(value) = csp.and_then(|csp| HeaderValue::from_str(&csp).ok()) {
-                response
-                    .headers_mut()
-                    .insert(CONTENT_SECURITY_POLICY, value);
-            }
-        }
-        response
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::form_action_source;
-
-    #[test]
-    fn consent_form_action_allows_the_redirect_origin_or_private_scheme_only() {
-        assert_eq!(
-            form_action_source("https://client.example:8443/cb?x=1").as_deref(),
-            Some("https://client.example:8443")
-        );
-        assert_eq!(
-            form_action_source("http://127.0.0.1:53117/callback").as_deref(),
-            Some("http://127.0.0.1:53117")
-        );
-        assert_eq!(
-            form_action_source("http://[::1]:8080/cb").as_deref(),
-            Some("http://[::1]:8080")
-        );
-        assert_eq!(
-            form_action_source("com.example.app:/oauth").as_deref(),
-            Some("com.example.app:")
-        );
-        for hostile in [
-            "https://a.example; script-src *",
-            "https://user@a.example/cb",
-            "https:no-authority",
-            "ja vascript:x",
-            "noscheme",
-        ] {
-            assert_eq!(form_action_source(hostile), None, "{hostile}");
-        }
+        into_axum(html_page(
+            self.status,
+            self.html,
+            self.consent_redirect_uri.as_deref(),
+        ))
     }
 }

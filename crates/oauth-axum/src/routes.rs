@@ -141,8 +141,11 @@ impl<S: Store> ProtocolRouter<S> {
             let service = any(endpoint::<S>).with_state(Arc::clone(&self.provider));
             router = router.route_service(&path, service);
         }
+        // `route_layer`: CORS for the protocol paths only. With `layer` the router's
+        // fallback would get it too, so a host that builds on this router would answer
+        // preflights for every unknown path.
         match self.cors.layer() {
-            Some(cors) => router.layer(cors),
+            Some(cors) => router.route_layer(cors),
             None => router,
         }
     }

@@ -155,20 +155,75 @@ pub(crate) fn redirect(location: &str, after_post: bool) -> HttpResponse {
     with_no_store(response)
 }
 
+/// The content security policy of every page: nothing from elsewhere, no framing, forms
+/// to this origin only.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; \
+                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// Headers every HTML page of the authorization UI carries: no framing (clickjacking,
 /// OAuth 2.1 §7.11), no referrer, no third-party resources (RFC 9700 §4.2.4).
 pub fn add_page_security_headers(headers: &mut http::HeaderMap) {
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// An HTML page of the authorization UI (login, consent, errors): `html` with `status`,
+/// `text/html; charset=utf-8` and [`add_page_security_headers`]. The host escapes what it
+/// renders.
+///
+/// Forms may only be submitted to this origin (CSP `form-action 'self'`). Browsers apply
+/// `form-action` to the redirects that follow a submission too, so a consent page, whose
+/// form answers with a redirect to the client, names the pending request's validated
+/// redirect URI as `consent_redirect_uri`: its origin (its scheme, for a private-use
+/// scheme) is allowed as well. A redirect URI that cannot be written as a CSP source
+/// safely adds nothing.
+#[must_use]
+pub fn html_page(
+    status: StatusCode,
+    html: impl Into<String>,
+    consent_redirect_uri: Option<&str>,
+) -> HttpResponse {
+    let mut response = build(status, "text/html; charset=utf-8", html.into().into_bytes());
+    add_page_security_headers(response.headers_mut());
+    let source = consent_redirect_uri.and_then(form_action_source);
+    if let Some(csp) = source.and_then(|source| {
+        HeaderValue::from_str(&PAGE_CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {source}"),
+        ))
+        .ok()
+    }) {
+        response.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    response
+}
+
+/// The CSP source that allows navigating to `redirect_uri`: its origin for `http(s)`
+/// (`https://client.example:8443`), its scheme for a private-use scheme
+/// (`com.example.app:`). Only characters that cannot end a CSP source are kept; anything
+/// else yields `None` (the page then keeps `'self'` only).
+fn form_action_source(redirect_uri: &str) -> Option<String> {
+    let (scheme, rest) = redirect_uri.split_once(':')?;
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return None;
+    }
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Some(format!("{scheme}:"));
+    }
+    let authority = rest.strip_prefix("//")?.split(['/', '?', '#']).next()?;
+    let authority_ok = !authority.is_empty()
+        && !authority.contains('@')
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    authority_ok.then(|| format!("{scheme}://{authority}"))
 }
 
 /// A plain-text error page for authorization errors that must not be redirected
@@ -192,6 +247,60 @@ pub(crate) fn error_page(reason: Reason) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consent_form_action_allows_the_redirect_origin_or_private_scheme_only() {
+        assert_eq!(
+            form_action_source("https://client.example:8443/cb?x=1").as_deref(),
+            Some("https://client.example:8443")
+        );
+        assert_eq!(
+            form_action_source("http://127.0.0.1:53117/callback").as_deref(),
+            Some("http://127.0.0.1:53117")
+        );
+        assert_eq!(
+            form_action_source("http://[::1]:8080/cb").as_deref(),
+            Some("http://[::1]:8080")
+        );
+        assert_eq!(
+            form_action_source("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        for hostile in [
+            "https://a.example; script-src *",
+            "https://user@a.example/cb",
+            "https:no-authority",
+            "ja vascript:x",
+            "noscheme",
+        ] {
+            assert_eq!(form_action_source(hostile), None, "{hostile}");
+        }
+    }
+
+    #[test]
+    fn html_page_has_the_security_headers_and_a_consent_page_allows_its_redirect() {
+        let page = html_page(StatusCode::OK, "<h1>Sign in</h1>", None);
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.body().as_ref(), b"<h1>Sign in</h1>");
+        assert_eq!(page.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(page.headers()[CONTENT_SECURITY_POLICY], PAGE_CSP);
+        assert_eq!(page.headers()[X_FRAME_OPTIONS], "DENY");
+        assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+        let consent = html_page(
+            StatusCode::OK,
+            "<form method=post></form>",
+            Some("https://client.example/cb"),
+        );
+        assert_eq!(
+            consent.headers()[CONTENT_SECURITY_POLICY],
+            PAGE_CSP.replace(
+                "form-action 'self'",
+                "form-action 'self' https://client.example"
+            )
+        );
+        let hostile = html_page(StatusCode::OK, "", Some("https://a.example; script-src *"));
+        assert_eq!(hostile.headers()[CONTENT_SECURITY_POLICY], PAGE_CSP);
+    }
 
     #[test]
     fn o21_18_invalid_client_with_basic_is_401_with_challenge() {
