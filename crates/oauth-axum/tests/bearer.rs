@@ -1,6 +1,8 @@
-//! Bearer-protected routes: the `Bearer<S>` extractor (provider found through `FromRef`)
-//! and the `RequireBearer` layer (scopes, explicit resource), both answering with the
-//! core's complete RFC 6750 / RFC 9728 response.
+//! Bearer-protected routes, what is specific to axum: the `Bearer<S>` extractor alone
+//! (provider found through `FromRef`, body left to the handler, fail-closed with several
+//! resources) and the `RequireBearer` layer's API (`Extension<Access>`, scopes stacked per
+//! router, `route_layer`). Every refusal and success of a bearer-protected route (RFC 6750
+//! / RFC 9728) is pinned by the shared scenarios (`tests/scenarios.rs`).
 
 mod common;
 
@@ -13,18 +15,12 @@ use axum::{Extension, Router};
 use common::*;
 use http::{Method, Request, StatusCode};
 use oauth_axum::{Bearer, RequireBearer};
-use oauth_core::resource::Resource;
 use oauth_core::{Access, Provider};
 use oauth_store_memory::MemoryStore;
 
 /// What a handler saw: `user client scope`.
 fn describe(access: &Access) -> String {
-    format!(
-        "{} {} {}",
-        access.user_id.as_ref().map_or("-", |user| user.as_str()),
-        access.client_id,
-        access.scope
-    )
+    describe_access(access)
 }
 
 /// `GET /api/me` with the `Bearer` extractor, the provider as the state.
@@ -37,128 +33,7 @@ fn extractor_app(provider: &TestProvider) -> Router {
         .with_state(Arc::clone(provider))
 }
 
-/// A 401 with a Bearer challenge naming the resource metadata of `resource_metadata`.
-fn assert_challenge(
-    headers: &http::HeaderMap,
-    resource_metadata: &str,
-) -> std::collections::HashMap<String, String> {
-    let challenge = header(headers, "www-authenticate");
-    let params = challenge_params(challenge);
-    assert_eq!(params["realm"], ISSUER, "{challenge}");
-    assert_eq!(
-        params["resource_metadata"], resource_metadata,
-        "{challenge}"
-    );
-    assert_eq!(header(headers, "cache-control"), "no-store");
-    params
-}
-
 // ---- the extractor ----
-
-#[tokio::test]
-async fn bearer_extractor_without_token_is_401_with_resource_metadata_challenge() {
-    let provider = provider();
-    let (status, headers, body) =
-        parts(send(extractor_app(&provider), empty(Method::GET, "/api/me")).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body.is_empty());
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    // No token, no error (RFC 6750 §3.1).
-    assert!(!params.contains_key("error"), "{params:?}");
-}
-
-#[tokio::test]
-async fn bearer_extractor_with_an_unknown_token_is_401_invalid_token() {
-    let provider = provider();
-    for token in [
-        "unknown",
-        "oa2at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-    ] {
-        let (status, headers, _) =
-            parts(send(extractor_app(&provider), bearer_get("/api/me", token)).await).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token}");
-        let params = assert_challenge(&headers, RESOURCE_METADATA);
-        assert_eq!(params["error"], "invalid_token", "{token}");
-    }
-}
-
-#[tokio::test]
-async fn bearer_extractor_with_a_malformed_authorization_header_is_400_invalid_request() {
-    let provider = provider();
-    let request = Request::get("/api/me")
-        .header("authorization", "Bearer not a token68")
-        .body(Body::empty())
-        .unwrap();
-    let (status, headers, _) = parts(send(extractor_app(&provider), request).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    assert_eq!(params["error"], "invalid_request");
-}
-
-#[tokio::test]
-async fn bearer_extractor_with_two_authorization_headers_is_400() {
-    let provider = provider();
-    let (_, token) = access_token(&provider, "read").await;
-    let request = Request::get("/api/me")
-        .header("authorization", format!("Bearer {token}"))
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let (status, headers, _) = parts(send(extractor_app(&provider), request).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    assert_eq!(params["error"], "invalid_request");
-    assert_eq!(
-        params["error_description"],
-        "more than one Authorization header"
-    );
-}
-
-#[tokio::test]
-async fn bearer_extractor_with_another_scheme_is_401_without_error() {
-    let provider = provider();
-    let request = Request::get("/api/me")
-        .header("authorization", basic("client", "secret"))
-        .body(Body::empty())
-        .unwrap();
-    let (status, headers, _) = parts(send(extractor_app(&provider), request).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    assert!(!params.contains_key("error"));
-}
-
-#[tokio::test]
-async fn bearer_extractor_with_a_valid_token_gives_the_handler_the_user_and_client() {
-    let provider = provider();
-    let (client, token) = access_token(&provider, "read write").await;
-    let (status, headers, body) =
-        text_parts(send(extractor_app(&provider), bearer_get("/api/me", &token)).await).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, format!("alice {} read write", client.id));
-    assert!(headers.get("www-authenticate").is_none());
-}
-
-#[tokio::test]
-async fn bearer_extractor_with_a_revoked_token_is_401_invalid_token() {
-    let provider = provider();
-    let (client, token) = access_token(&provider, "read").await;
-    let (status, _, _) =
-        parts(send(extractor_app(&provider), bearer_get("/api/me", &token)).await).await;
-    assert_eq!(status, StatusCode::OK);
-
-    let revoke = form_post(
-        "/revoke",
-        &[("token", &token), ("client_id", client.id.as_str())],
-    );
-    let (status, _, _) = parts(send(protocol(&provider), revoke).await).await;
-    assert_eq!(status, StatusCode::OK);
-
-    let (status, headers, _) =
-        parts(send(extractor_app(&provider), bearer_get("/api/me", &token)).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    assert_eq!(params["error"], "invalid_token");
-}
 
 #[tokio::test]
 async fn bearer_extractor_reads_the_header_only_and_leaves_the_body_to_the_handler() {
@@ -232,7 +107,7 @@ async fn bearer_extractor_composes_with_an_application_state() {
     assert_eq!(body, format!("app: alice {} read", client.id));
     let (status, headers, _) = parts(send(app, empty(Method::GET, "/api/me")).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_challenge(&headers, RESOURCE_METADATA);
+    assert_bearer_challenge(&headers, RESOURCE_METADATA);
 }
 
 #[tokio::test]
@@ -263,20 +138,6 @@ fn layered_app(provider: &TestProvider, layer: RequireBearer<MemoryStore>) -> Ro
 }
 
 #[tokio::test]
-async fn require_bearer_without_token_is_401_with_resource_metadata_challenge() {
-    let provider = provider();
-    let app = layered_app(
-        &provider,
-        RequireBearer::new(Arc::clone(&provider)).scope("read"),
-    );
-    let (status, headers, body) = parts(send(app, empty(Method::GET, "/api/notes")).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body.is_empty());
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    assert!(!params.contains_key("error"));
-}
-
-#[tokio::test]
 async fn require_bearer_missing_scope_is_403_insufficient_scope_naming_the_scope() {
     let provider = provider();
     let (_, token) = access_token(&provider, "read").await;
@@ -287,7 +148,7 @@ async fn require_bearer_missing_scope_is_403_insufficient_scope_naming_the_scope
     let (status, headers, body) = parts(send(app, bearer_get("/api/notes", &token)).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.is_empty());
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
+    let params = assert_bearer_challenge(&headers, RESOURCE_METADATA);
     assert_eq!(params["error"], "insufficient_scope");
     assert_eq!(params["scope"], "read write");
 }
@@ -308,47 +169,6 @@ async fn require_bearer_with_the_scope_gives_the_handler_extension_access() {
 }
 
 #[tokio::test]
-async fn require_bearer_with_an_unknown_token_is_401_invalid_token() {
-    let provider = provider();
-    let app = layered_app(&provider, RequireBearer::new(Arc::clone(&provider)));
-    let (status, headers, _) = parts(send(app, bearer_get("/api/notes", "nope")).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
-    assert_eq!(params["error"], "invalid_token");
-}
-
-#[tokio::test]
-async fn require_bearer_for_another_resource_than_the_tokens_audience_is_401() {
-    let provider = two_resource_provider();
-    // A token whose audience is RESOURCE only (RFC 8707 `resource` at authorization).
-    let (client, body) = tokens_via_router(&provider, "alice", &[("resource", RESOURCE)]).await;
-    let token = body["access_token"].as_str().unwrap();
-
-    let other = layered_app(
-        &provider,
-        RequireBearer::for_resource(
-            Arc::clone(&provider),
-            Resource::parse(OTHER_RESOURCE).unwrap(),
-        ),
-    );
-    let (status, headers, _) = parts(send(other, bearer_get("/api/notes", token)).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let params = assert_challenge(
-        &headers,
-        "https://files.example/.well-known/oauth-protected-resource/api",
-    );
-    assert_eq!(params["error"], "invalid_token");
-
-    let own = layered_app(
-        &provider,
-        RequireBearer::for_resource(Arc::clone(&provider), Resource::parse(RESOURCE).unwrap()),
-    );
-    let (status, _, text) = text_parts(send(own, bearer_get("/api/notes", token)).await).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    assert_eq!(text, format!("alice {} read", client.id));
-}
-
-#[tokio::test]
 async fn require_bearer_new_on_a_provider_with_several_resources_fails_closed() {
     let provider = two_resource_provider();
     let (_, body) = tokens_via_router(&provider, "alice", &[("resource", RESOURCE)]).await;
@@ -357,36 +177,6 @@ async fn require_bearer_new_on_a_provider_with_several_resources_fails_closed() 
     let (status, headers, _) = parts(send(app, bearer_get("/api/notes", &token)).await).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(headers.get("www-authenticate").is_none());
-}
-
-#[tokio::test]
-async fn bearer_extractor_behind_the_layer_reuses_the_layers_access() {
-    // On a two-resource provider `Bearer` alone fails closed (see above); behind a
-    // `for_resource` layer it takes the access the layer validated.
-    let provider = two_resource_provider();
-    let (client, body) =
-        tokens_via_router(&provider, "alice", &[("resource", OTHER_RESOURCE)]).await;
-    let token = body["access_token"].as_str().unwrap();
-    let app: Router = Router::new()
-        .route(
-            "/api/me",
-            get(|Bearer(access, _): Bearer<MemoryStore>| async move { describe(&access) }),
-        )
-        .route_layer(RequireBearer::for_resource(
-            Arc::clone(&provider),
-            Resource::parse(OTHER_RESOURCE).unwrap(),
-        ))
-        .with_state(Arc::clone(&provider));
-    let (status, _, text) = text_parts(send(app.clone(), bearer_get("/api/me", token)).await).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    assert_eq!(text, format!("alice {} read", client.id));
-
-    let (status, headers, _) = parts(send(app, empty(Method::GET, "/api/me")).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_challenge(
-        &headers,
-        "https://files.example/.well-known/oauth-protected-resource/api",
-    );
 }
 
 #[tokio::test]
@@ -425,7 +215,7 @@ async fn require_bearer_layers_stack_per_router() {
         .unwrap();
     let (status, headers, _) = parts(send(app, request).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
+    let params = assert_bearer_challenge(&headers, RESOURCE_METADATA);
     assert_eq!(params["scope"], "write");
 }
 
@@ -441,6 +231,6 @@ async fn require_bearer_scopes_given_twice_are_both_required() {
     );
     let (status, headers, _) = parts(send(app, bearer_get("/api/notes", &token)).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let params = assert_challenge(&headers, RESOURCE_METADATA);
+    let params = assert_bearer_challenge(&headers, RESOURCE_METADATA);
     assert_eq!(params["scope"], "read write");
 }

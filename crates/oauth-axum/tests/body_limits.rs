@@ -48,45 +48,6 @@ fn frames_for(max: usize) -> usize {
 }
 
 #[tokio::test]
-async fn body_larger_than_max_body_bytes_is_refused_with_the_cores_413() {
-    let provider = provider();
-    let body = Body::from(vec![b'a'; DEFAULT_MAX_BODY + 1]);
-    assert_token_body_too_large(send(protocol(&provider), token_post(body)).await).await;
-}
-
-#[tokio::test]
-async fn body_of_exactly_max_body_bytes_reaches_the_core_whole() {
-    // A configured limit, and a valid code redemption padded with an unknown parameter
-    // to exactly that many bytes: the core sees the whole body and redeems the code.
-    const MAX: usize = 2048;
-    let provider = provider_with(|b| b.max_body_bytes(MAX));
-    let client = public_client(&provider).await;
-    let code = obtain_code(&provider, client.id.as_str(), "alice", &[]).await;
-    let mut pairs = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("client_id", client.id.as_str()),
-        ("code_verifier", VERIFIER),
-    ];
-    let without_padding = form(&pairs).len() + "&pad=".len();
-    let padding = "p".repeat(MAX - without_padding);
-    pairs.push(("pad", &padding));
-    let body = form(&pairs);
-    assert_eq!(body.len(), MAX);
-
-    let (status, _, tokens) =
-        json_parts(send(protocol(&provider), token_post(Body::from(body.clone()))).await).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    assert!(tokens["access_token"].is_string());
-
-    // One byte more is refused before parsing.
-    let longer = format!("{body}p");
-    assert_token_body_too_large(send(protocol(&provider), token_post(Body::from(longer))).await)
-        .await;
-}
-
-#[tokio::test]
 async fn streamed_oversized_body_is_read_only_up_to_max_body_bytes_plus_one() {
     let provider = provider();
     let (body, counter) = CountingBody::repeat(chunk(), CHUNKS);
