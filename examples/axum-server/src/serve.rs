@@ -6,27 +6,22 @@
 //! idle keep-alive connections.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::serve::Listener;
 use axum::Router;
+use example_support::{HEADER_TIMEOUT, MAX_CONNECTIONS};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::{watch, Semaphore};
 
-/// Time allowed for a request's headers to arrive.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections open at once.
-const MAX_CONNECTIONS: usize = 4096;
-
 /// Serves `router` on `listener` until `stop` turns true, then drains.
 pub(crate) async fn serve<L: Listener>(
     mut listener: L,
     router: Router,
     mut stop: watch::Receiver<bool>,
-) {
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut http = http1::Builder::new();
@@ -52,4 +47,5 @@ pub(crate) async fn serve<L: Listener>(
     }
     drop(listener);
     graceful.shutdown().await;
+    Ok(())
 }

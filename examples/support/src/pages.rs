@@ -48,8 +48,9 @@ fn layout(title: &str, header: &Header<'_>, content: Markup) -> String {
     .into_string()
 }
 
-/// The home page: what this server is and where things are.
-pub(crate) fn home(base: &str, header: &Header<'_>) -> String {
+/// The home page: what this server is and where things are; `glue` names the web
+/// framework's glue crate (`oauth-axum`, `oauth-actix`).
+pub(crate) fn home(base: &str, glue: &str, header: &Header<'_>) -> String {
     let metadata = format!("{base}/.well-known/oauth-authorization-server");
     let resource_metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
     layout(
@@ -58,7 +59,7 @@ pub(crate) fn home(base: &str, header: &Header<'_>) -> String {
         html! {
             h1 { "OAuth 2.1 example server" }
             p { "An authorization server with a protected API and MCP endpoint, built on "
-                code { "oauth-core" } " and " code { "oauth-axum" } "." }
+                code { "oauth-core" } " and " code { (glue) } "." }
             table {
                 tr { th { "Authorization server metadata" } td { a href=(metadata) { (metadata) } } }
                 tr { th { "MCP endpoint" } td { code { (base) "/mcp" } } }
@@ -273,6 +274,17 @@ pub(crate) fn error(title: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn home_page_names_the_glue_crate() {
+        let header = Header {
+            user: None,
+            csrf: "",
+        };
+        let page = home("http://127.0.0.1:8081", "oauth-actix", &header);
+        assert!(page.contains("<code>oauth-actix</code>"), "{page}");
+        assert!(page.contains("http://127.0.0.1:8081/mcp"));
+    }
 
     #[test]
     fn pages_escape_what_clients_and_requests_supply() {

@@ -10,7 +10,7 @@ use base64::Engine;
 use oauth_core::{KeyId, Keyring, OsRandom, SecureRandom};
 
 use crate::server::StartError;
-use crate::settings::Settings;
+use crate::settings::CommonSettings;
 
 /// The shortest key accepted: 256 bits.
 const MIN_KEY_BYTES: usize = 32;
@@ -23,13 +23,16 @@ pub(crate) enum KeySource {
     /// `--key-file`.
     File,
     /// The development key file (created now, or by an earlier start).
-    Development { created: bool },
+    Development {
+        /// Whether this start created it.
+        created: bool,
+    },
 }
 
 /// Loads the keyring. A development key is allowed only for a development server
 /// (loopback issuer on a loopback address).
 pub(crate) fn load(
-    settings: &Settings,
+    settings: &CommonSettings,
     development: bool,
 ) -> Result<(Keyring, KeySource), StartError> {
     let key_id = KeyId::new(settings.key_id.clone()).map_err(StartError::Key)?;
@@ -135,11 +138,7 @@ fn create_new_owner_only(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    fn settings(args: &[&str]) -> Settings {
-        Settings::parse_from(std::iter::once("server").chain(args.iter().copied()))
-    }
+    use crate::settings::tests::settings;
 
     fn temp_dir() -> std::path::PathBuf {
         let mut name = [0u8; 8];

@@ -1,4 +1,7 @@
-//! The authorization endpoint's pages: login, consent, and their form handlers.
+//! The pages' handlers, whatever the web framework: home, the authorization endpoint's
+//! login and consent pages and their forms, logout, and "authorized apps". Each takes the
+//! [`App`], the [`Visitor`] and what the framework extracted (headers, a parsed form or
+//! query), and gives a [`Reply`].
 //!
 //! The pending request travels through the pages as a ticket sealed by the core and bound
 //! to the browser cookie, so nothing is stored for a visitor who never finishes. A
@@ -6,45 +9,83 @@
 //! redirected to it only once the user is signed in (OAuth 2.1 §7.13.2): an anonymous
 //! visitor signs in first and the request is handled again.
 
-use axum::extract::{OriginalUri, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use http::header::{LOCATION, SET_COOKIE};
-use http::{HeaderMap, Method, StatusCode};
-use oauth_axum::{authorization_error_response, AuthorizationRequest, Page};
+use http::{HeaderMap, StatusCode};
 use oauth_core::mcp::RedirectTarget;
-use oauth_core::model::UserId;
+use oauth_core::model::{GrantRecord, UserId};
 use oauth_core::{
     Approval, AuthorizationError, Decision, ErrorCode, PendingAuthorization, Reason, Store,
+    UnixTime,
 };
 use serde::Deserialize;
 
 use crate::app::{
-    continue_page, cookie_leak_page, error_page, AppState, PageForm, PageQuery, Visitor,
+    continue_page, cookie_leak_page, error_page, ok_page, Answer, App, Reply, Visitor,
 };
 use crate::browser::same_origin_post;
-use crate::pages::{self, ConsentView, LoginView};
+use crate::pages::{self, ConsentView, GrantView, LoginView};
 
 /// The "authorized apps" page, where a login without a pending request ends.
-const ACCOUNT_PAGE: &str = "/account";
+pub const ACCOUNT_PAGE: &str = "/account";
 
-/// The authorization endpoint (GET or POST, OAuth 2.1 §4.1.1).
-pub(crate) async fn authorize<S: Store>(
-    State(app): State<AppState<S>>,
-    Extension(visitor): Extension<Visitor>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    AuthorizationRequest(result, _): AuthorizationRequest<S>,
-) -> Response {
+/// What the login form posts.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    ticket: Option<String>,
+    return_to: Option<String>,
+}
+
+/// Where `/login` may send the browser afterwards (its query).
+#[derive(Deserialize)]
+pub struct ReturnTo {
+    return_to: Option<String>,
+}
+
+/// What the consent form posts.
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    csrf: String,
+    ticket: String,
+    decision: String,
+}
+
+/// A form that carries only its CSRF token (logout).
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// What the Revoke button of the "authorized apps" page posts.
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    csrf: String,
+    grant: String,
+}
+
+/// The home page.
+pub fn home<S: Store>(app: &App<S>, visitor: &Visitor) -> Reply {
+    let csrf = app.csrf_token(visitor);
+    let header = pages::Header {
+        user: visitor.user.as_ref().map(UserId::as_str),
+        csrf: &csrf,
+    };
+    ok_page(pages::home(&app.base, app.flavor.glue, &header))
+}
+
+/// The authorization endpoint (GET or POST, OAuth 2.1 §4.1.1), given the outcome of the
+/// glue's validation. `replay` is the request's path and query when it is a GET, which
+/// can be handled again after login (a POST's body is gone).
+pub async fn authorize<S: Store>(
+    app: &App<S>,
+    visitor: &Visitor,
+    replay: Option<&str>,
+    result: Result<PendingAuthorization, AuthorizationError>,
+) -> Reply {
     let pending = match result {
         Ok(pending) => pending,
-        Err(error) => {
-            // A GET can be replayed after login; a POST's body is gone.
-            let again = (method == Method::GET)
-                .then(|| uri.path_and_query().map(|pq| pq.as_str().to_owned()))
-                .flatten();
-            return failed(&app, &visitor, error, again.as_deref());
-        }
+        Err(error) => return failed(app, visitor, error, replay),
     };
     if app.leaks_cookies(pending.redirect_uri()) {
         return cookie_leak_page();
@@ -66,19 +107,19 @@ pub(crate) async fn authorize<S: Store>(
             "DEVELOPMENT AUTO-CONSENT: approving without login or consent"
         );
         let decision = Decision::Approve(Approval::new(user.clone()));
-        return complete(&app, &visitor, pending, decision).await;
+        return complete(app, visitor, pending, decision).await;
     }
     let ticket = match app
         .provider
         .seal_ticket(&pending, visitor.browser.as_bytes())
     {
         Ok(ticket) => ticket,
-        Err(error) => return failed(&app, &visitor, error, None),
+        Err(error) => return failed(app, visitor, error, None),
     };
     match &visitor.user {
-        Some(user) => consent_page(&app, &visitor, user, &pending, &ticket),
+        Some(user) => consent_page(app, visitor, user, pending, &ticket),
         None => {
-            let csrf = app.csrf_token(&visitor);
+            let csrf = app.csrf_token(visitor);
             login_view(
                 StatusCode::OK,
                 &LoginView {
@@ -93,33 +134,13 @@ pub(crate) async fn authorize<S: Store>(
     }
 }
 
-/// What the login form posts.
-#[derive(Deserialize)]
-pub(crate) struct LoginForm {
-    csrf: String,
-    username: String,
-    password: String,
-    ticket: Option<String>,
-    return_to: Option<String>,
-}
-
-/// Where `/login` may send the browser afterwards.
-#[derive(Deserialize)]
-pub(crate) struct ReturnTo {
-    return_to: Option<String>,
-}
-
 /// The login page on its own (`/login?return_to=/account`).
-pub(crate) async fn login_page<S: Store>(
-    State(app): State<AppState<S>>,
-    Extension(visitor): Extension<Visitor>,
-    PageQuery(query): PageQuery<ReturnTo>,
-) -> Response {
-    let csrf = app.csrf_token(&visitor);
+pub fn login_page<S: Store>(app: &App<S>, visitor: &Visitor, query: &ReturnTo) -> Reply {
+    let csrf = app.csrf_token(visitor);
     let return_to = query
         .return_to
         .as_deref()
-        .filter(|target| safe_return_to(&app, target));
+        .filter(|target| safe_return_to(app, target));
     login_view(
         StatusCode::OK,
         &LoginView {
@@ -134,13 +155,13 @@ pub(crate) async fn login_page<S: Store>(
 
 /// The login form: check the password, start a session, then continue to the consent
 /// page (with a ticket) or back to where the user came from.
-pub(crate) async fn login<S: Store>(
-    State(app): State<AppState<S>>,
-    Extension(visitor): Extension<Visitor>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<LoginForm>,
-) -> Response {
-    if let Some(refused) = refuse_forged(&app, &visitor, &headers, &form.csrf) {
+pub async fn login<S: Store>(
+    app: &App<S>,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    form: LoginForm,
+) -> Reply {
+    if let Some(refused) = refuse_forged(app, visitor, headers, &form.csrf) {
         return refused;
     }
     if app.login_gate.locked(&form.username) {
@@ -161,13 +182,13 @@ pub(crate) async fn login<S: Store>(
             "Too many sign-ins at once. Please try again in a moment.",
         );
     };
-    let checking = app.clone();
+    let users = std::sync::Arc::clone(&app.users);
     let (name, password) = (form.username.clone(), form.password);
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers, and hold
     // the permit until it is done.
     let user = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        checking.users.verify(&name, &password)
+        users.verify(&name, &password)
     })
     .await
     .ok()
@@ -175,11 +196,11 @@ pub(crate) async fn login<S: Store>(
     let Some(user) = user else {
         app.login_gate.failed(&form.username);
         tracing::warn!(event = "login_failed", "wrong user name or password");
-        let csrf = app.csrf_token(&visitor);
+        let csrf = app.csrf_token(visitor);
         let return_to = form
             .return_to
             .as_deref()
-            .filter(|target| safe_return_to(&app, target));
+            .filter(|target| safe_return_to(app, target));
         return login_view(
             StatusCode::UNAUTHORIZED,
             &LoginView {
@@ -211,20 +232,17 @@ pub(crate) async fn login<S: Store>(
     let signed_in = Visitor {
         user: Some(user.clone()),
         session: Some(cookie.clone()),
-        ..visitor
+        ..visitor.clone()
     };
-    let mut response = after_login(
-        &app,
+    after_login(
+        app,
         &signed_in,
         &user,
         form.ticket.as_deref(),
         form.return_to.as_deref(),
     )
-    .await;
-    if let Some(set) = app.cookies.set_session(&cookie) {
-        response.headers_mut().append(SET_COOKIE, set);
-    }
-    response
+    .await
+    .with_cookie(app.cookies.set_session(&cookie))
 }
 
 /// Where a successful login leads: the consent page of the pending request (`ticket`),
@@ -232,26 +250,22 @@ pub(crate) async fn login<S: Store>(
 /// a new navigation: browsers hold every redirect that follows a form submission to the
 /// submitting page's CSP `form-action`, and the login page's does not name the client.
 async fn after_login<S: Store>(
-    app: &AppState<S>,
+    app: &App<S>,
     signed_in: &Visitor,
     user: &UserId,
     ticket: Option<&str>,
     return_to: Option<&str>,
-) -> Response {
+) -> Reply {
     if let Some(ticket) = ticket {
         return match app
             .provider
             .resume_authorization(ticket, signed_in.browser.as_bytes())
             .await
         {
-            Ok(pending) => consent_page(app, signed_in, user, &pending, ticket),
+            Ok(pending) => consent_page(app, signed_in, user, pending, ticket),
             Err(error) => {
                 let answer = failed(app, signed_in, error, None);
-                let target = answer
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|location| location.to_str().ok());
-                match target {
+                match answer.location() {
                     Some(target) if app.leaks_cookies(target) => cookie_leak_page(),
                     Some(target) if answer.status().is_redirection() => continue_page(target),
                     _ => answer,
@@ -262,32 +276,24 @@ async fn after_login<S: Store>(
     match return_to.filter(|target| safe_return_to(app, target)) {
         // Back to the authorization request, whose answer may redirect to the client.
         Some(target) if target != ACCOUNT_PAGE => continue_page(target),
-        _ => Redirect::to(ACCOUNT_PAGE).into_response(),
+        _ => Reply::see_other(ACCOUNT_PAGE),
     }
-}
-
-/// What the consent form posts.
-#[derive(Deserialize)]
-pub(crate) struct ConsentForm {
-    csrf: String,
-    ticket: String,
-    decision: String,
 }
 
 /// The consent form: the signed-in user's decision completes the request, and the
 /// browser goes back to the client with a code or `access_denied`.
-pub(crate) async fn consent<S: Store>(
-    State(app): State<AppState<S>>,
-    Extension(visitor): Extension<Visitor>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<ConsentForm>,
-) -> Response {
-    if let Some(refused) = refuse_forged(&app, &visitor, &headers, &form.csrf) {
+pub async fn consent<S: Store>(
+    app: &App<S>,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    form: ConsentForm,
+) -> Reply {
+    if let Some(refused) = refuse_forged(app, visitor, headers, &form.csrf) {
         return refused;
     }
     let Some(user) = visitor.user.clone() else {
         // The session ended while the page was open: sign in again, same request.
-        let csrf = app.csrf_token(&visitor);
+        let csrf = app.csrf_token(visitor);
         return login_view(
             StatusCode::UNAUTHORIZED,
             &LoginView {
@@ -310,7 +316,7 @@ pub(crate) async fn consent<S: Store>(
         .await
     {
         Ok(pending) => pending,
-        Err(error) => return failed(&app, &visitor, error, None),
+        Err(error) => return failed(app, visitor, error, None),
     };
     tracing::info!(
         event = "consent",
@@ -318,42 +324,32 @@ pub(crate) async fn consent<S: Store>(
         client_id = %pending.client_id(),
         approved = matches!(decision, Decision::Approve(_)),
     );
-    complete(&app, &visitor, pending, decision).await
+    complete(app, visitor, pending, decision).await
 }
 
 /// Ends the session.
-pub(crate) async fn logout<S: Store>(
-    State(app): State<AppState<S>>,
-    Extension(visitor): Extension<Visitor>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<CsrfOnly>,
-) -> Response {
-    if let Some(refused) = refuse_forged(&app, &visitor, &headers, &form.csrf) {
+pub fn logout<S: Store>(
+    app: &App<S>,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    form: &CsrfOnly,
+) -> Reply {
+    if let Some(refused) = refuse_forged(app, visitor, headers, &form.csrf) {
         return refused;
     }
     if let Some(session) = &visitor.session {
         app.sessions.logout(session);
     }
-    let mut response = Redirect::to("/").into_response();
-    if let Some(clear) = app.cookies.clear_session() {
-        response.headers_mut().append(SET_COOKIE, clear);
-    }
-    response
-}
-
-/// A form that carries only its CSRF token.
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    pub(crate) csrf: String,
+    Reply::see_other("/").with_cookie(app.cookies.clear_session())
 }
 
 /// Refuses a form that came from another site or without this browser's CSRF token.
-pub(crate) fn refuse_forged<S: Store>(
-    app: &AppState<S>,
+fn refuse_forged<S: Store>(
+    app: &App<S>,
     visitor: &Visitor,
     headers: &HeaderMap,
     csrf: &str,
-) -> Option<Response> {
+) -> Option<Reply> {
     if same_origin_post(headers, &app.origin) && app.csrf.verify(&visitor.browser, csrf) {
         return None;
     }
@@ -366,13 +362,13 @@ pub(crate) fn refuse_forged<S: Store>(
 }
 
 async fn complete<S: Store>(
-    app: &AppState<S>,
+    app: &App<S>,
     visitor: &Visitor,
     pending: PendingAuthorization,
     decision: Decision,
-) -> Response {
+) -> Reply {
     match app.provider.complete_authorization(pending, decision).await {
-        Ok(redirect) => redirect.map(axum::body::Body::from),
+        Ok(redirect) => Reply::new(Answer::Core(Box::new(redirect))),
         Err(error) => failed(app, visitor, error, None),
     }
 }
@@ -381,23 +377,23 @@ async fn complete<S: Store>(
 /// page first for an anonymous one when the request can be replayed (`again`), otherwise
 /// an error page.
 fn failed<S: Store>(
-    app: &AppState<S>,
+    app: &App<S>,
     visitor: &Visitor,
     error: AuthorizationError,
     again: Option<&str>,
-) -> Response {
+) -> Reply {
     match (&error, visitor.user.as_ref(), again) {
         (AuthorizationError::Redirect(_), Some(user), _) => {
-            authorization_error_response(error, Some(user))
+            Reply::new(Answer::Core(Box::new(error.into_response(Some(user)))))
         }
         // Development auto-consent answers for its user, to loopback clients only (as
         // it approves only them).
         (AuthorizationError::Redirect(_), None, _) if app.auto_consent.is_some() => {
-            let answer = authorization_error_response(error, app.auto_consent.as_ref());
+            let answer = Reply::new(Answer::Core(Box::new(
+                error.into_response(app.auto_consent.as_ref()),
+            )));
             let loopback = answer
-                .headers()
-                .get(LOCATION)
-                .and_then(|location| location.to_str().ok())
+                .location()
                 .and_then(RedirectTarget::of_uri)
                 .is_some_and(|target| target.loopback);
             if loopback {
@@ -443,7 +439,7 @@ fn failed<S: Store>(
 /// Only this server's own pages: the authorization endpoint with its query, or the
 /// account page. Anything else (another host, `//host`, a scheme) would make login an
 /// open redirector.
-fn safe_return_to<S: Store>(app: &AppState<S>, target: &str) -> bool {
+fn safe_return_to<S: Store>(app: &App<S>, target: &str) -> bool {
     let authorize = &app.provider.config().endpoints().authorization;
     let ours = target == ACCOUNT_PAGE
         || target
@@ -458,19 +454,22 @@ fn client_label(pending: &PendingAuthorization) -> &str {
         .unwrap_or(pending.client_id().as_str())
 }
 
-fn login_view(status: StatusCode, view: &LoginView<'_>) -> Response {
-    Page::error(status, pages::login(view)).into_response()
+fn login_view(status: StatusCode, view: &LoginView<'_>) -> Reply {
+    Reply::new(Answer::Page {
+        status,
+        html: pages::login(view),
+    })
 }
 
 fn consent_page<S: Store>(
-    app: &AppState<S>,
+    app: &App<S>,
     visitor: &Visitor,
     user: &UserId,
-    pending: &PendingAuthorization,
+    pending: PendingAuthorization,
     ticket: &str,
-) -> Response {
+) -> Reply {
     let csrf = app.csrf_token(visitor);
-    let target = RedirectTarget::of(pending);
+    let target = RedirectTarget::of(&pending);
     let view = ConsentView {
         user: user.as_str(),
         csrf: &csrf,
@@ -485,5 +484,106 @@ fn consent_page<S: Store>(
         scopes: pending.scope().iter().collect(),
         resources: pending.resources().iter().map(|r| r.as_str()).collect(),
     };
-    Page::consent(pages::consent(&view), pending).into_response()
+    let html = pages::consent(&view);
+    Reply::new(Answer::Consent {
+        html,
+        pending: Box::new(pending),
+    })
+}
+
+/// "Authorized apps": the signed-in user's grants, each revocable; an anonymous visitor
+/// signs in first. Revoking a grant revokes every code, access token and refresh token
+/// issued under it.
+pub async fn account<S: Store>(app: &App<S>, visitor: &Visitor) -> Reply {
+    let Some(user) = &visitor.user else {
+        return Reply::see_other("/login?return_to=/account");
+    };
+    let grants = match app.provider.grants_for_user(user).await {
+        Ok(grants) => grants,
+        Err(error) => return unavailable(&error),
+    };
+    let mut views = Vec::with_capacity(grants.len());
+    for grant in &grants {
+        views.push(grant_view(app, grant).await);
+    }
+    let csrf = app.csrf_token(visitor);
+    ok_page(pages::account(user.as_str(), &csrf, &views))
+}
+
+async fn grant_view<S: Store>(app: &App<S>, grant: &GrantRecord) -> GrantView {
+    // A deleted client still shows, by id.
+    let client = match app.provider.store().client(&grant.client_id).await {
+        Ok(Some(client)) => client
+            .name
+            .unwrap_or_else(|| grant.client_id.as_str().to_owned()),
+        _ => grant.client_id.as_str().to_owned(),
+    };
+    GrantView {
+        id: grant.id.as_str().to_owned(),
+        client,
+        scope: grant.scope.to_string(),
+        resources: grant
+            .resources
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        since: utc(grant.created_at),
+    }
+}
+
+/// Revokes one of the signed-in user's grants (and only theirs).
+pub async fn revoke<S: Store>(
+    app: &App<S>,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    form: &RevokeForm,
+) -> Reply {
+    if let Some(refused) = refuse_forged(app, visitor, headers, &form.csrf) {
+        return refused;
+    }
+    let Some(user) = &visitor.user else {
+        return Reply::see_other("/login?return_to=/account");
+    };
+    let grants = match app.provider.grants_for_user(user).await {
+        Ok(grants) => grants,
+        Err(error) => return unavailable(&error),
+    };
+    let Some(grant) = grants.iter().find(|g| g.id.as_str() == form.grant) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "You have no such authorized app.",
+        );
+    };
+    if let Err(error) = app.provider.revoke_grant(&grant.id).await {
+        return unavailable(&error);
+    }
+    tracing::info!(event = "grant_revoked_by_user", user = %user, client_id = %grant.client_id);
+    Reply::see_other(ACCOUNT_PAGE)
+}
+
+fn unavailable(error: &oauth_core::StoreError) -> Reply {
+    tracing::error!(%error, "store unavailable");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Unavailable",
+        "Your apps cannot be shown right now. Please try again later.",
+    )
+}
+
+/// An HTTP date (`Tue, 24 Nov 2026 19:14:49 GMT`).
+fn utc(time: UnixTime) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(time.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_times_are_shown_as_utc_dates() {
+        assert_eq!(utc(UnixTime(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(utc(UnixTime(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
+    }
 }

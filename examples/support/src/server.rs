@@ -1,5 +1,6 @@
-//! Starting and stopping the server: settings → issuer, keys, users, store, provider →
-//! router → listener, with a purge timer and graceful shutdown.
+//! Starting and stopping a server: settings → issuer, keys, users, store, provider →
+//! [`App`] → the framework's [`Frontend`] serving it, with a purge timer and graceful
+//! shutdown.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,17 +16,14 @@ use oauth_store_kv::{KvStore, RedbBackend};
 use oauth_store_memory::MemoryStore;
 use oauth_store_redis::RedisStoreOptions;
 use oauth_store_sqlite::SqliteStore;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{self, App, AppState, MCP_SCOPE, PROFILE_SCOPE};
+use crate::app::{App, Flavor, MCP_SCOPE, PROFILE_SCOPE, SHUTDOWN_GRACE};
 use crate::browser::{CookieNames, Csrf, Sessions};
 use crate::keys::{self, KeySource};
-use crate::serve::serve;
-use crate::settings::{Settings, StoreKind};
+use crate::settings::{CommonSettings, StoreKind};
 use crate::throttle::LoginGate;
-use crate::tls::{self, TlsListener};
 use crate::users::{GeneratedPassword, Users};
 
 /// Records purged per store call; the timer repeats until a batch comes back short.
@@ -83,8 +81,33 @@ pub enum StartError {
     Config(#[source] ConfigError),
 }
 
+/// The web framework's part of a server: it serves an [`App`] on the listener it bound
+/// until told to stop.
+pub trait Frontend {
+    /// Starts serving `app` (every route: pages, API, MCP endpoint and the glue's
+    /// protocol endpoints) in a task of its own, which returns once `stop` turns true and
+    /// the requests in flight are done.
+    fn serve<S: Store>(
+        self,
+        app: Arc<App<S>>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<JoinHandle<std::io::Result<()>>, StartError>;
+}
+
+/// Where a server listens, as the framework bound it.
+#[derive(Clone, Debug)]
+pub struct Listening {
+    /// The bound address (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// Whether the listener speaks https itself.
+    pub tls: bool,
+    /// The certificate file to trust, when a self-signed one was generated.
+    pub generated_cert: Option<PathBuf>,
+}
+
 /// What the server was started with, for the banner.
 struct Facts {
+    flavor: Flavor,
     store: String,
     key: KeySource,
     dev_key_file: PathBuf,
@@ -99,8 +122,17 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     facts: Facts,
     stop: watch::Sender<bool>,
-    serving: JoinHandle<()>,
+    serving: JoinHandle<std::io::Result<()>>,
     purging: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("base", &self.base)
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningServer {
@@ -128,7 +160,10 @@ impl RunningServer {
         let base = &self.base;
         let facts = &self.facts;
         let mut lines = vec![
-            format!("OAuth 2.1 example server listening on {base} ({})", self.local_addr),
+            format!(
+                "OAuth 2.1 example server ({}) listening on {base} ({})",
+                facts.flavor.framework, self.local_addr
+            ),
             format!("  Home and your authorized apps:   {base}/"),
             format!("  Authorization server metadata:   {base}/.well-known/oauth-authorization-server"),
             format!("  MCP endpoint:                    {base}/mcp"),
@@ -167,26 +202,32 @@ impl RunningServer {
     /// timer, and closes the store.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        let served = self.serving.await.map_err(std::io::Error::other);
+        let served = self
+            .serving
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|served| served);
         let _ = self.purging.await;
         served
     }
 }
 
-/// Starts the server described by `settings`.
-pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
-    let tls = tls::configure(&settings)?;
-    let listener = TcpListener::bind(settings.addr)
-        .await
-        .map_err(StartError::Bind)?;
-    let local_addr = listener.local_addr().map_err(StartError::Bind)?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
+/// Starts the server described by `settings` on a listener already bound
+/// (`listening`), served by `frontend`.
+pub async fn start<F: Frontend>(
+    flavor: Flavor,
+    settings: &CommonSettings,
+    listening: Listening,
+    frontend: F,
+) -> Result<RunningServer, StartError> {
+    let local_addr = listening.local_addr;
+    let scheme = if listening.tls { "https" } else { "http" };
     let base = settings
         .issuer
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local_addr}"));
     let public = PublicUrl::parse(&base)?;
-    if tls.is_some() && !public.https {
+    if listening.tls && !public.https {
         return Err(StartError::Issuer(
             "the server speaks https: the issuer must be an https URL".to_owned(),
         ));
@@ -194,7 +235,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     // Development conveniences need a loopback issuer *and* a loopback listener: an
     // issuer that says 127.0.0.1 on a server reachable from the network is not local.
     let development = public.loopback && local_addr.ip().is_loopback();
-    let (keyring, key_source) = keys::load(&settings, development)?;
+    let (keyring, key_source) = keys::load(settings, development)?;
     if let KeySource::Development { created } = key_source {
         tracing::warn!(
             file = %settings.dev_key_file.display(),
@@ -232,6 +273,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
             // https: the issuer's scheme decides.
             secure: public.https,
             auto_consent: auto_consent.clone(),
+            flavor,
         },
         offline_access: if settings.require_offline_access {
             OfflineAccess::Required
@@ -241,18 +283,13 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         purge_every: Duration::from_secs(settings.purge_every),
     };
     let facts = Facts {
+        flavor,
         store: String::new(),
         key: key_source,
         dev_key_file: settings.dev_key_file.clone(),
         generated,
-        generated_cert: tls.as_ref().and_then(|tls| tls.generated_cert.clone()),
+        generated_cert: listening.generated_cert,
         auto_consent,
-    };
-    let listener = match tls {
-        Some(tls) => {
-            Listening::Tls(TlsListener::new(listener, tls.acceptor).map_err(StartError::Bind)?)
-        }
-        None => Listening::Plain(listener),
     };
     match settings.store {
         StoreKind::Memory => {
@@ -260,7 +297,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
                 store: "in memory (lost at exit)".to_owned(),
                 ..facts
             };
-            launch(MemoryStore::new(), parts, listener, local_addr, facts)
+            launch(MemoryStore::new(), parts, frontend, local_addr, facts)
         }
         StoreKind::Redis => {
             let store = RedisStoreOptions::new(&settings.redis_url)
@@ -277,7 +314,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
                 ),
                 ..facts
             };
-            launch(store, parts, listener, local_addr, facts)
+            launch(store, parts, frontend, local_addr, facts)
         }
         StoreKind::Kv => {
             let backend = RedbBackend::open(&settings.kv_file)
@@ -288,7 +325,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
                 store: format!("key-value (redb) file {}", settings.kv_file.display()),
                 ..facts
             };
-            launch(store, parts, listener, local_addr, facts)
+            launch(store, parts, frontend, local_addr, facts)
         }
         StoreKind::Sqlite => {
             let store = SqliteStore::open(&settings.database)
@@ -298,7 +335,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
                 store: format!("SQLite file {}", settings.database.display()),
                 ..facts
             };
-            launch(store, parts, listener, local_addr, facts)
+            launch(store, parts, frontend, local_addr, facts)
         }
     }
 }
@@ -386,18 +423,14 @@ struct AppParts {
     loopback: bool,
     secure: bool,
     auto_consent: Option<UserId>,
+    flavor: Flavor,
 }
 
-enum Listening {
-    Plain(TcpListener),
-    Tls(TlsListener),
-}
-
-/// The provider on `store`, its router, the purge timer, and the serving task.
-fn launch<S: Store>(
+/// The provider on `store`, the application, the purge timer, and the serving task.
+fn launch<S: Store, F: Frontend>(
     store: S,
     parts: Parts,
-    listener: Listening,
+    frontend: F,
     local_addr: SocketAddr,
     facts: Facts,
 ) -> Result<RunningServer, StartError> {
@@ -414,9 +447,9 @@ fn launch<S: Store>(
         .map_err(StartError::Config)?;
     let provider = Arc::new(provider);
     let csrf = Csrf::new().ok_or(StartError::Random)?;
-    let state = AppState(Arc::new(App {
+    let app = Arc::new(App {
         provider: Arc::clone(&provider),
-        users: parts.app.users,
+        users: Arc::new(parts.app.users),
         login_gate: LoginGate::default(),
         sessions: Sessions::default(),
         csrf,
@@ -427,14 +460,11 @@ fn launch<S: Store>(
         host: parts.app.host,
         auto_consent: parts.app.auto_consent,
         hsts: parts.app.secure && !parts.app.loopback,
-    }));
-    let router = app::router(state);
+        flavor: parts.app.flavor,
+    });
     let (stop, stopped) = watch::channel(false);
-    let purging = tokio::spawn(purge_timer(provider, parts.purge_every, stopped.clone()));
-    let serving = match listener {
-        Listening::Plain(tcp) => tokio::spawn(serve(tcp, router, stopped)),
-        Listening::Tls(tls) => tokio::spawn(serve(tls, router, stopped)),
-    };
+    let serving = frontend.serve(app, stopped.clone())?;
+    let purging = tokio::spawn(purge_timer(provider, parts.purge_every, stopped));
     Ok(RunningServer {
         base,
         local_addr,
@@ -474,6 +504,67 @@ async fn purge_timer<S: Store>(
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Resolves on Ctrl-C, or SIGTERM (how service managers and `kill` ask a process to
+/// stop).
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What a server binary's `main` does once its settings are parsed: logs on stderr
+/// (`RUST_LOG`, default `info`), starts, prints the banner on stdout, and on Ctrl-C or
+/// SIGTERM shuts down gracefully, giving requests in flight [`SHUTDOWN_GRACE`].
+pub async fn run_until_stopped(
+    starting: impl std::future::Future<Output = Result<RunningServer, StartError>>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs on stderr; stdout carries only the banner.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let server = match starting.await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", server.banner());
+    stop_requested().await;
+    tracing::info!("shutting down");
+    match tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown()).await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("requests still running after {SHUTDOWN_GRACE:?}; exiting");
+            ExitCode::FAILURE
         }
     }
 }
