@@ -19,7 +19,7 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use futures_core::future::LocalBoxFuture;
 use oauth_core::bearer::BearerError;
 use oauth_core::resource::Resource;
-use oauth_core::{Access, Provider, Store};
+use oauth_core::{Access, BearerRequirement, Provider, Store};
 
 use crate::convert::{core_request, core_response, status, Unrepresentable};
 use crate::provider::registered;
@@ -123,16 +123,14 @@ impl<S: Store> FromRequest for Bearer<S> {
 #[must_use]
 pub struct RequireBearer<S: Store> {
     provider: Arc<Provider<S>>,
-    resource: Option<Resource>,
-    scope: Option<String>,
+    requirement: BearerRequirement,
 }
 
 impl<S: Store> Clone for RequireBearer<S> {
     fn clone(&self) -> Self {
         RequireBearer {
             provider: Arc::clone(&self.provider),
-            resource: self.resource.clone(),
-            scope: self.scope.clone(),
+            requirement: self.requirement.clone(),
         }
     }
 }
@@ -157,8 +155,7 @@ impl<S: Store> RequireBearer<S> {
     pub fn new(provider: Arc<Provider<S>>) -> Self {
         RequireBearer {
             provider,
-            resource: None,
-            scope: None,
+            requirement: BearerRequirement::new(),
         }
     }
 
@@ -166,8 +163,7 @@ impl<S: Store> RequireBearer<S> {
     pub fn for_resource(provider: Arc<Provider<S>>, resource: Resource) -> Self {
         RequireBearer {
             provider,
-            resource: Some(resource),
-            scope: None,
+            requirement: BearerRequirement::for_resource(resource),
         }
     }
 
@@ -175,29 +171,16 @@ impl<S: Store> RequireBearer<S> {
     /// adds to the requirement); a token without it gets 403 `insufficient_scope` naming
     /// every scope required.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        let scope = scope.into();
-        self.scope = Some(match self.scope.take() {
-            Some(required) => format!("{required} {scope}"),
-            None => scope,
-        });
+        self.requirement = self.requirement.scope(scope);
         self
     }
 
     async fn check(&self, request: &HttpRequest) -> Result<Access, Refusal> {
         let request = core_request(request, &[][..]).map_err(Refusal::Unrepresentable)?;
-        let access = match &self.resource {
-            Some(resource) => {
-                self.provider
-                    .authenticate_for(&request, Some(resource))
-                    .await
-            }
-            None => self.provider.authenticate(&request).await,
-        }
-        .map_err(Refusal::Bearer)?;
-        if let Some(scope) = &self.scope {
-            access.require_scope(scope).map_err(Refusal::Bearer)?;
-        }
-        Ok(access)
+        self.provider
+            .authenticate_with(&request, &self.requirement)
+            .await
+            .map_err(Refusal::Bearer)
     }
 }
 

@@ -19,7 +19,7 @@ use http::request::Parts;
 use http::Request;
 use oauth_core::bearer::BearerError;
 use oauth_core::resource::Resource;
-use oauth_core::{Access, Provider, Store};
+use oauth_core::{Access, BearerRequirement, Provider, Store};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -109,16 +109,14 @@ where
 #[must_use]
 pub struct RequireBearer<S: Store> {
     provider: Arc<Provider<S>>,
-    resource: Option<Resource>,
-    scope: Option<String>,
+    requirement: BearerRequirement,
 }
 
 impl<S: Store> Clone for RequireBearer<S> {
     fn clone(&self) -> Self {
         RequireBearer {
             provider: Arc::clone(&self.provider),
-            resource: self.resource.clone(),
-            scope: self.scope.clone(),
+            requirement: self.requirement.clone(),
         }
     }
 }
@@ -128,8 +126,7 @@ impl<S: Store> RequireBearer<S> {
     pub fn new(provider: Arc<Provider<S>>) -> Self {
         RequireBearer {
             provider,
-            resource: None,
-            scope: None,
+            requirement: BearerRequirement::new(),
         }
     }
 
@@ -137,8 +134,7 @@ impl<S: Store> RequireBearer<S> {
     pub fn for_resource(provider: Arc<Provider<S>>, resource: Resource) -> Self {
         RequireBearer {
             provider,
-            resource: Some(resource),
-            scope: None,
+            requirement: BearerRequirement::for_resource(resource),
         }
     }
 
@@ -146,28 +142,14 @@ impl<S: Store> RequireBearer<S> {
     /// adds to the requirement); a token without it gets 403 `insufficient_scope` naming
     /// every scope required.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        let scope = scope.into();
-        self.scope = Some(match self.scope.take() {
-            Some(required) => format!("{required} {scope}"),
-            None => scope,
-        });
+        self.requirement = self.requirement.scope(scope);
         self
     }
 
     async fn check(&self, parts: &Parts) -> Result<Access, BearerError> {
-        let request = header_only(parts);
-        let access = match &self.resource {
-            Some(resource) => {
-                self.provider
-                    .authenticate_for(&request, Some(resource))
-                    .await?
-            }
-            None => self.provider.authenticate(&request).await?,
-        };
-        if let Some(scope) = &self.scope {
-            access.require_scope(scope)?;
-        }
-        Ok(access)
+        self.provider
+            .authenticate_with(&header_only(parts), &self.requirement)
+            .await
     }
 }
 

@@ -126,6 +126,56 @@ impl std::fmt::Debug for Access {
     }
 }
 
+/// What a protected route requires of a bearer token: the resource it serves (the
+/// provider's one configured resource unless it names another) and the scopes it needs,
+/// all of them. Checked by
+/// [`Provider::authenticate_with`](crate::Provider::authenticate_with); the glues'
+/// `RequireBearer` carry one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct BearerRequirement {
+    resource: Option<Resource>,
+    scope: Option<String>,
+}
+
+impl BearerRequirement {
+    /// A token for the provider's one configured resource, any scope.
+    pub fn new() -> Self {
+        BearerRequirement::default()
+    }
+
+    /// A token for `resource` (on a provider that serves several).
+    pub fn for_resource(resource: Resource) -> Self {
+        BearerRequirement {
+            resource: Some(resource),
+            scope: None,
+        }
+    }
+
+    /// Also requires `scope` (space-separated scopes, each required); repeated calls add
+    /// up.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        let scope = scope.into();
+        self.scope = Some(match self.scope.take() {
+            Some(required) => format!("{required} {scope}"),
+            None => scope,
+        });
+        self
+    }
+
+    /// The resource named explicitly, if any.
+    #[must_use]
+    pub fn resource(&self) -> Option<&Resource> {
+        self.resource.as_ref()
+    }
+
+    /// The scopes required, space-separated, if any.
+    #[must_use]
+    pub fn required_scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+}
+
 impl Access {
     /// Requires every token of `scope` (one scope or several, space-delimited) to be part
     /// of the token's scope, or implied by one of its tokens through the configured

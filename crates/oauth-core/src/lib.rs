@@ -92,7 +92,7 @@ pub mod time;
 pub mod token;
 
 pub use authorize::{Approval, AuthorizationError, Decision, ErrorRedirect, PendingAuthorization};
-pub use bearer::{Access, BearerError};
+pub use bearer::{Access, BearerError, BearerRequirement};
 pub use client_metadata_document::{ClientIdUrl, ClientMetadataFetcher, FetchError};
 pub use clients::{NewClient, RegisteredClient};
 pub use config::{Config, ConfigBuilder, Endpoints, Issuer, Lifetimes, PkcePolicy};

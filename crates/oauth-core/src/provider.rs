@@ -11,7 +11,7 @@ use http::Request;
 use crate::authorize::{
     AuthorizationError, AuthorizeStep, CompleteStep, Decision, PendingAuthorization,
 };
-use crate::bearer::{Access, BearerError, BearerStep};
+use crate::bearer::{Access, BearerError, BearerRequirement, BearerStep};
 use crate::client_metadata_document::{ClientIdUrl, ClientMetadataFetcher, FetchError};
 use crate::clients::{NewClient, RegisteredClient};
 use crate::config::{Config, ConfigBuilder, Issuer};
@@ -447,6 +447,25 @@ impl<S: Store> Provider<S> {
                 ControlFlow::Break(result) => return result,
             }
         }
+    }
+
+    /// Validates a bearer-protected request against what its route requires: the token,
+    /// for the requirement's resource ([`authenticate_for`](Self::authenticate_for)) or
+    /// the provider's one resource ([`authenticate`](Self::authenticate)), then its
+    /// scopes ([`Access::require_scope`]).
+    pub async fn authenticate_with<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+        requirement: &BearerRequirement,
+    ) -> Result<Access, BearerError> {
+        let access = match requirement.resource() {
+            Some(resource) => self.authenticate_for(request, Some(resource)).await?,
+            None => self.authenticate(request).await?,
+        };
+        if let Some(scope) = requirement.required_scope() {
+            access.require_scope(scope)?;
+        }
+        Ok(access)
     }
 
     /// Registers a client and stores it; the secret in the result is shown once.

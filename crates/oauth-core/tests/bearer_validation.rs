@@ -1029,3 +1029,52 @@ fn bcp_13_keyring_debug_shows_key_ids_only() {
     assert!(debug.contains("k1"));
     assert!(!debug.contains("5a") && !debug.contains("90"), "{debug}");
 }
+
+// ---- a route's requirement (what the glues' RequireBearer checks) ----
+
+#[tokio::test]
+async fn requirement_scopes_add_up_and_all_are_required() {
+    let requirement = oauth_core::BearerRequirement::new()
+        .scope("read")
+        .scope("write");
+    assert_eq!(requirement.required_scope(), Some("read write"));
+    assert!(requirement.resource().is_none());
+    let h = Harness::new();
+    let token = access_token(&h).await;
+    let request = get_with(Some(&format!("Bearer {token}")), "/api");
+    // The default token has `read` only: `read write` is refused, naming both.
+    let refused = h
+        .provider
+        .authenticate_with(&request, &requirement)
+        .await
+        .unwrap_err();
+    let (status, challenge) = rejection(&refused);
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let params = parse_challenge(&challenge).unwrap();
+    assert_eq!(param(&params, "error"), Some("insufficient_scope"));
+    assert_eq!(param(&params, "scope"), Some("read write"));
+    let read = oauth_core::BearerRequirement::new().scope("read");
+    let access = h.provider.authenticate_with(&request, &read).await.unwrap();
+    assert_eq!(access.scope.to_string(), "read");
+}
+
+#[tokio::test]
+async fn requirement_for_another_resource_refuses_a_token_for_this_one() {
+    let h = two_resources();
+    let tokens = tokens_for_resource(&h, RESOURCE).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let request = get_with(Some(&format!("Bearer {token}")), "/api");
+    let for_other = oauth_core::BearerRequirement::for_resource(resource(OTHER));
+    let refused = h
+        .provider
+        .authenticate_with(&request, &for_other)
+        .await
+        .unwrap_err();
+    assert_eq!(rejection(&refused).0, StatusCode::UNAUTHORIZED);
+    let for_own = oauth_core::BearerRequirement::for_resource(resource(RESOURCE));
+    assert!(h
+        .provider
+        .authenticate_with(&request, &for_own)
+        .await
+        .is_ok());
+}
