@@ -88,6 +88,7 @@ pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod store_codec;
 pub mod time;
 pub mod token;
 

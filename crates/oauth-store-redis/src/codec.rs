@@ -2,7 +2,7 @@
 //!
 //! Every record value is `{"v":<format>,"record":<the oauth-core record>}`. The version
 //! is read first, on its own, so that a record written by a newer format is refused as
-//! [`StoreErrorKind::Corrupt`] rather than half-understood; older formats are read by
+//! `StoreErrorKind::Corrupt` rather than half-understood; older formats are read by
 //! this code (see `tests/format.rs` and its committed fixtures). Only the allow-listed
 //! fields of the `oauth-core` model types are stored: hashes, never raw credentials; props
 //! sealed; nothing copied from a request.
@@ -10,95 +10,6 @@
 //! Errors never include record contents: a decoding failure names the kind of record,
 //! not what it held.
 
-use oauth_core::{StoreError, StoreErrorKind};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+//! The encoding itself is `oauth_core::store_codec`, shared with the key-value store.
 
-/// The format this code writes. Bump it (and keep reading the older ones) whenever the
-/// stored shape of a record changes.
-pub(crate) const FORMAT: u32 = 1;
-
-#[derive(Serialize)]
-struct Out<'a, T> {
-    v: u32,
-    record: &'a T,
-}
-
-#[derive(Deserialize)]
-struct Version {
-    v: u32,
-}
-
-#[derive(Deserialize)]
-struct In<T> {
-    record: T,
-}
-
-/// Encodes a record in the current format.
-pub(crate) fn encode<T: Serialize>(record: &T) -> Result<String, StoreError> {
-    serde_json::to_string(&Out { v: FORMAT, record }).map_err(|_| {
-        StoreError::new(
-            StoreErrorKind::Other,
-            "a record could not be encoded as JSON",
-        )
-    })
-}
-
-/// Decodes a record of format 1 up to [`FORMAT`]; `what` names the kind of record in the
-/// error.
-pub(crate) fn decode<T: DeserializeOwned>(
-    bytes: &[u8],
-    what: &'static str,
-) -> Result<T, StoreError> {
-    let corrupt = |detail: &str| {
-        StoreError::new(
-            StoreErrorKind::Corrupt,
-            format!("a stored {what} record {detail}"),
-        )
-    };
-    let version: Version =
-        serde_json::from_slice(bytes).map_err(|_| corrupt("is not versioned JSON"))?;
-    match version.v {
-        // Format 1 is the current one. A later format adds an arm here that reads format 1
-        // into the new shape.
-        1 => serde_json::from_slice::<In<T>>(bytes)
-            .map(|stored| stored.record)
-            .map_err(|_| corrupt("does not match format 1")),
-        _ => Err(corrupt("has a format version this code does not know")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct Thing {
-        a: u32,
-    }
-
-    #[test]
-    fn records_round_trip_with_a_version() {
-        let text = encode(&Thing { a: 7 }).unwrap();
-        assert_eq!(text, r#"{"v":1,"record":{"a":7}}"#);
-        assert_eq!(
-            decode::<Thing>(text.as_bytes(), "thing").unwrap(),
-            Thing { a: 7 }
-        );
-    }
-
-    #[test]
-    fn unknown_versions_and_garbage_are_corrupt_without_contents() {
-        for bad in [
-            &br#"{"v":2,"record":{"a":7}}"#[..],
-            br#"{"v":0,"record":{"a":7}}"#,
-            br#"{"record":{"a":7}}"#,
-            br#"{"v":1,"record":{"b":"secret-ish"}}"#,
-            b"not json",
-        ] {
-            let err = decode::<Thing>(bad, "thing").unwrap_err();
-            assert_eq!(err.kind(), StoreErrorKind::Corrupt);
-            assert!(!err.to_string().contains("secret-ish"), "{err}");
-        }
-    }
-}
+pub(crate) use oauth_core::store_codec::{decode_record as decode, encode_record as encode};

@@ -27,25 +27,11 @@ const MAX_TTL_MS: u64 = 1 << 52;
 pub(crate) fn valid_prefix(prefix: &str) -> bool {
     !prefix.is_empty()
         && prefix.len() <= MAX_PREFIX_LEN
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && prefix.bytes().all(oauth_core::store_codec::is_key_safe)
 }
 
 /// Escapes an id for use inside a key (see the module documentation).
-pub(crate) fn escape(id: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-') {
-            out.push(char::from(b));
-        } else {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
+pub(crate) use oauth_core::store_codec::escape_key_part as escape;
 
 /// A hash as the 64 lower-case hex digits that name its keys.
 pub(crate) fn hex(hash: &TokenHash) -> String {
