@@ -5,34 +5,18 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use oauth_core::model::IssuedTokens;
-use oauth_core::{Store, StoreErrorKind, UnixTime};
+use oauth_core::{Store, StoreErrorKind};
 use oauth_store_redis::redis;
 use oauth_store_testkit::fixtures::{
     access_expiring, access_only_for, client_id, code_expiring, once_key, refresh_expiring,
     user_grant, user_id, NOW,
 };
 
-const WAIT: Duration = Duration::from_millis(1_500);
-
-fn wall_clock() -> UnixTime {
-    UnixTime(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-}
+const WAIT: std::time::Duration = common::EXPIRY_WAIT;
 
 async fn zcard(key: &str) -> usize {
-    let mut conn = common::raw_cluster().await;
-    redis::cmd("ZCARD")
-        .arg(key)
-        .query_async(&mut conn)
-        .await
-        .unwrap()
+    common::zcard(&mut common::raw_cluster().await, key).await
 }
 
 #[tokio::test]
@@ -40,7 +24,7 @@ async fn indexes_return_to_the_live_count_after_expiry_without_purge() {
     let prefix = common::fresh_prefix();
     let _cleanup = common::ClusterCleanup(prefix.clone());
     let store = common::connect_cluster(&prefix).await;
-    let now = wall_clock();
+    let now = common::wall_clock();
     let alice = user_id();
     let app = client_id();
 
@@ -93,7 +77,7 @@ async fn indexes_return_to_the_live_count_after_expiry_without_purge() {
 
     tokio::time::sleep(WAIT).await;
     // Writes go on; nobody purges.
-    let later = wall_clock();
+    let later = common::wall_clock();
     let mut access = access_expiring(&long, later.plus(600));
     access.issued_at = later;
     store

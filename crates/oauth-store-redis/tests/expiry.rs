@@ -4,35 +4,19 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use oauth_core::model::{GrantRecord, IssuedTokens};
 use oauth_core::store::CodeLookup;
-use oauth_core::{Store, StoreErrorKind, UnixTime};
+use oauth_core::{Store, StoreErrorKind};
 use oauth_store_redis::redis;
 use oauth_store_testkit::fixtures::{
     access_expiring, access_only_for, client, client_grant, client_id, code_expiring, once_key,
     refresh_expiring, user_grant, user_id, NOW,
 };
 
-const WAIT: Duration = Duration::from_millis(1_500);
-
-fn wall_clock() -> UnixTime {
-    UnixTime(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-}
+const WAIT: std::time::Duration = common::EXPIRY_WAIT;
 
 async fn zcard(key: &str) -> usize {
-    let mut conn = common::raw().await;
-    redis::cmd("ZCARD")
-        .arg(key)
-        .query_async(&mut conn)
-        .await
-        .unwrap()
+    common::zcard(&mut common::raw().await, key).await
 }
 
 #[tokio::test]
@@ -40,7 +24,7 @@ async fn every_record_and_index_vanishes_with_its_ttl() {
     let prefix = common::fresh_prefix();
     let _cleanup = common::Cleanup(prefix.clone());
     let store = common::connect(&prefix).await;
-    let now = wall_clock();
+    let now = common::wall_clock();
     let registered = client(&client_id());
     store.put_client(&registered).await.unwrap();
 
@@ -101,7 +85,7 @@ async fn indexes_return_to_the_live_count_after_expiry() {
     let prefix = common::fresh_prefix();
     let _cleanup = common::Cleanup(prefix.clone());
     let store = common::connect(&prefix).await;
-    let now = wall_clock();
+    let now = common::wall_clock();
     let alice = user_id();
     let app = client_id();
 
@@ -152,7 +136,7 @@ async fn indexes_return_to_the_live_count_after_expiry() {
     );
 
     // One write under the long grant for alice and the client prunes each index.
-    let later = wall_clock();
+    let later = common::wall_clock();
     let mut access = access_expiring(&long, later.plus(600));
     access.issued_at = later;
     store

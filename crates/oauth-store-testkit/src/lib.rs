@@ -105,6 +105,7 @@ mod once;
 pub mod protocol;
 mod refresh;
 mod revocation;
+pub mod scratch;
 mod support;
 mod tokens;
 

@@ -19,8 +19,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use oauth_store_kv::{
@@ -300,44 +299,13 @@ impl KvBackend for FaultyKv {
     }
 }
 
-/// Where the test databases live: cargo's per-target scratch directory.
-fn scratch() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oauth-store-kv")
-}
-
-/// A path for a new database file that no other test (in this or another process) uses.
-/// Files left by runs more than an hour old are removed on first use.
+/// A path for a new database file that no other test (in this or another process) uses,
+/// in cargo's per-target scratch directory.
 pub(crate) fn fresh_db_path() -> PathBuf {
-    static CLEAN: Once = Once::new();
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = scratch();
-    CLEAN.call_once(|| remove_stale(&dir));
-    std::fs::create_dir_all(&dir).unwrap();
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    dir.join(format!(
-        "{}-{nanos}-{}.redb",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-fn remove_stale(dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    for entry in entries.flatten() {
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified < hour_ago);
-        if stale {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+    oauth_store_testkit::scratch::fresh_file(
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oauth-store-kv"),
+        "redb",
+    )
 }
 
 /// A store on a fresh redb file.

@@ -433,3 +433,25 @@ impl Store for TestStore {
         self.pick().purge_expired(now, limit).await
     }
 }
+
+/// How long the expiry tests wait for one-second lifetimes to pass on the server.
+pub const EXPIRY_WAIT: Duration = Duration::from_millis(1_500);
+
+/// The wall clock: expiry tests write records that the server's own clock expires.
+pub fn wall_clock() -> UnixTime {
+    UnixTime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+}
+
+/// The number of members of the sorted set `key`, read on `conn`.
+pub async fn zcard(conn: &mut impl redis::aio::ConnectionLike, key: &str) -> usize {
+    redis::cmd("ZCARD")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .unwrap()
+}
