@@ -53,7 +53,14 @@ pub struct CommonSettings {
     /// The server key: at least 32 random bytes, base64url without padding. Prefer
     /// `--key-file`: a flag's value shows in the process list, and environments leak
     /// into crash reports and child processes.
-    #[arg(long, env = "OAUTH_SERVER_KEY", hide_env_values = true)]
+    ///
+    /// A base64url key may begin with `-`, so the value is taken as given.
+    #[arg(
+        long,
+        env = "OAUTH_SERVER_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub key: Option<String>,
 
     /// A file holding the server key (as for `--key`); it must not be readable by group
@@ -196,5 +203,14 @@ pub(crate) mod tests {
         let shown = format!("{:?}", settings(&["--key", &secret, "--user", &user]));
         assert!(!shown.contains(&secret), "{shown}");
         assert!(shown.contains("<redacted>"));
+    }
+
+    /// One base64url key in 64 begins with `-`; clap must not read it as a flag.
+    #[test]
+    fn a_key_beginning_with_a_hyphen_is_the_value_of_key() {
+        let key = "-O8Lr0w7JY1n2eHqzY5uQmVxwXH0Gk2sJtq6xQy8dA";
+        let parsed = settings(&["--key", key, "--user", "alice:password1"]);
+        assert_eq!(parsed.key.as_deref(), Some(key));
+        assert_eq!(parsed.users.len(), 1);
     }
 }
