@@ -67,6 +67,11 @@ impl Issuer {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(ConfigError::InvalidIssuer);
         }
+        // The authorization server metadata is served below the issuer's path
+        // (RFC 8414 §3.1), and glue crates register that path verbatim as a route.
+        if has_route_pattern_chars(url.path()) {
+            return Err(ConfigError::InvalidIssuer);
+        }
         Ok(())
     }
 
@@ -137,7 +142,8 @@ impl Endpoints {
                 && p.starts_with('/')
                 && !p.ends_with('/')
                 && !p.contains("//")
-                && !p.contains(['?', '#', '{', '}', '*', ':'])
+                && !p.contains(['?', '#'])
+                && !has_route_pattern_chars(p)
                 && !p
                     .bytes()
                     .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
@@ -152,6 +158,13 @@ impl Endpoints {
             Err(ConfigError::InvalidEndpointPath)
         }
     }
+}
+
+/// Whether `path` has a character routers read as a pattern (`{`, `}`, `*`, `:`): such a
+/// path could not be registered verbatim (axum panics on `:x` and `*x` segments, and
+/// `{x}` would capture instead of match).
+fn has_route_pattern_chars(path: &str) -> bool {
+    path.contains(['{', '}', '*', ':'])
 }
 
 /// Lifetimes of what the server issues, in seconds.
@@ -265,6 +278,8 @@ pub struct Config {
     pub(crate) refresh_requires_offline_access: bool,
     /// The MCP server's resource, when the MCP profile was applied.
     pub(crate) mcp_resource: Option<Resource>,
+    /// The host accepted a store that cannot keep single use ([`crate::SingleUse`]).
+    pub(crate) accept_store_without_atomic_single_use: bool,
 }
 
 impl fmt::Debug for Config {
@@ -308,6 +323,7 @@ impl Config {
             challenge_scope: None,
             scope_hierarchy: Vec::new(),
             refresh_requires_offline_access: false,
+            accept_store_without_atomic_single_use: false,
             mcp: None,
         }
     }
@@ -409,6 +425,7 @@ pub struct ConfigBuilder {
     scope_hierarchy: Vec<(String, String)>,
     refresh_requires_offline_access: bool,
     mcp: Option<crate::mcp::McpRequirements>,
+    accept_store_without_atomic_single_use: bool,
 }
 
 impl ConfigBuilder {
@@ -569,6 +586,17 @@ impl ConfigBuilder {
             .iter()
             .map(|r| Resource::parse(r).map_err(|_| ConfigError::InvalidResource))
             .collect::<Result<ResourceSet, _>>()?;
+        // Each resource's metadata is served below its path (RFC 9728 §3.1), which glue
+        // crates register verbatim as a route.
+        for resource in resources.iter() {
+            if let Some(url) = resource.metadata_url() {
+                let routable =
+                    url::Url::parse(&url).is_ok_and(|u| !has_route_pattern_chars(u.path()));
+                if !routable {
+                    return Err(ConfigError::InvalidResource);
+                }
+            }
+        }
         // Each introspecting resource server is declared for a resource this server issues
         // tokens for; anything else is a typo that would silently never match.
         let mut introspection_resources: BTreeMap<ClientId, Vec<Resource>> = BTreeMap::new();
@@ -678,7 +706,33 @@ impl ConfigBuilder {
             scope_hierarchy: Arc::new(scope_hierarchy),
             refresh_requires_offline_access: self.refresh_requires_offline_access,
             mcp_resource,
+            accept_store_without_atomic_single_use: self.accept_store_without_atomic_single_use,
         })
+    }
+}
+
+// ---- stores that cannot keep single use ----
+
+impl ConfigBuilder {
+    /// Accepts a store whose [`Store::single_use`](crate::Store::single_use) is
+    /// [`SingleUse::NotGuaranteed`](crate::SingleUse::NotGuaranteed), **giving up single
+    /// use**: concurrent redemptions of one authorization code, rotations of one refresh
+    /// token, grace claims or one-time markers may then each succeed, and a replay may go
+    /// unnoticed until the backend converges (OAuth 2.1 §4.1.3 and §4.3.1 no longer hold
+    /// under concurrency). Off by default: a [`Provider`](crate::Provider) refuses such a
+    /// store with [`ConfigError::StoreWithoutAtomicSingleUse`], and logs a warning when it
+    /// is accepted. Has no effect on a store that keeps single use.
+    pub fn accept_store_without_atomic_single_use(mut self, accept: bool) -> Self {
+        self.accept_store_without_atomic_single_use = accept;
+        self
+    }
+}
+
+impl Config {
+    /// Whether the host accepted a store that cannot keep single use.
+    #[must_use]
+    pub fn accepts_store_without_atomic_single_use(&self) -> bool {
+        self.accept_store_without_atomic_single_use
     }
 }
 
@@ -874,6 +928,48 @@ mod tests {
         assert!(Issuer::new("https://as.example?x=1").is_err());
         assert!(Issuer::new("https://as.example#f").is_err());
         assert!(Issuer::new("https://as.example/tenant1").is_ok());
+    }
+
+    #[test]
+    fn discovery_paths_a_router_could_misread_are_refused() {
+        // The metadata documents are served below the issuer's and each resource's path,
+        // which glue crates register verbatim as routes.
+        for bad in [
+            "https://as.example/:tenant",
+            "https://as.example/*tenant",
+            "https://as.example/t:1",
+        ] {
+            assert_eq!(Issuer::new(bad), Err(ConfigError::InvalidIssuer), "{bad}");
+            assert_eq!(
+                Issuer::insecure_loopback_for_development(bad.replace("as.example", "127.0.0.1")),
+                Err(ConfigError::InvalidIssuer),
+                "{bad}"
+            );
+        }
+        let build = |resource: &str| {
+            Config::builder(Issuer::new("https://as.example/tenant").unwrap())
+                .keys(keys())
+                .resource(resource)
+                .build()
+        };
+        for bad in [
+            "https://api.example/:mcp",
+            "https://api.example/*x",
+            "https://api.example/a:b",
+        ] {
+            assert_eq!(
+                build(bad).err(),
+                Some(ConfigError::InvalidResource),
+                "{bad}"
+            );
+        }
+        for good in [
+            "https://api.example/mcp",
+            "https://api.example",
+            "urn:example:api",
+        ] {
+            assert!(build(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -597,8 +597,10 @@ impl StoreError {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The issuer is not an https URL without query and fragment.
-    #[error("issuer must be an https URL without query or fragment")]
+    /// The issuer is not an https URL without query, fragment and credentials, or its
+    /// path has a character routers read as a pattern (`{ } * :`), so its metadata path
+    /// could not be routed verbatim.
+    #[error("issuer must be an https URL without query, fragment or any of {{ }} * : in its path")]
     InvalidIssuer,
     /// No keyring was supplied.
     #[error("a keyring is required: keys come from the host")]
@@ -606,7 +608,8 @@ pub enum ConfigError {
     /// A configured scope is malformed.
     #[error("configured scope is malformed")]
     InvalidScope,
-    /// A configured resource is not an absolute URI without fragment.
+    /// A configured resource is not an absolute URI without fragment, or its metadata
+    /// path has a character routers read as a pattern (`{ } * :`).
     #[error("configured resource is invalid")]
     InvalidResource,
     /// A lifetime is zero or beyond its allowed bound.
@@ -637,6 +640,14 @@ pub enum ConfigError {
     /// weakened PKCE policy, or an MCP server URI that is not an https URL.
     #[error("MCP profile: {0}")]
     McpProfile(&'static str),
+    /// The store declares that it cannot keep codes, refresh tokens and one-time markers
+    /// single-use under concurrency ([`SingleUse::NotGuaranteed`](crate::SingleUse::NotGuaranteed)),
+    /// and the host did not accept that by name.
+    #[error(
+        "the store cannot keep authorization codes and refresh tokens single-use under \
+         concurrency; refused unless the host calls accept_store_without_atomic_single_use(true)"
+    )]
+    StoreWithoutAtomicSingleUse,
 }
 
 /// The host called the API in a way it does not allow.

@@ -112,5 +112,5 @@ pub use registration::{
 };
 pub use scope::Scope;
 pub use secret::Secret;
-pub use store::Store;
+pub use store::{SingleUse, Store};
 pub use time::{Clock, SystemClock, UnixTime};

@@ -24,7 +24,7 @@ use crate::registration::{ConfigurationStep, RegistrationStep};
 use crate::resource::Resource;
 use crate::response::HttpResponse;
 use crate::revocation::RevocationStep;
-use crate::store::Store;
+use crate::store::{SingleUse, Store};
 use crate::time::{Clock, SystemClock, UnixTime};
 use crate::token::TokenStep;
 
@@ -114,6 +114,8 @@ impl<S> ProviderBuilder<S> {
         fn registration(policy: crate::registration::RegistrationPolicy);
         /// See [`ConfigBuilder::introspection_resource`].
         fn introspection_resource(client_id: impl Into<String>, resource: impl Into<String>);
+        /// See [`ConfigBuilder::accept_store_without_atomic_single_use`].
+        fn accept_store_without_atomic_single_use(accept: bool);
     }
 
     /// See [`ConfigBuilder::scopes`].
@@ -198,6 +200,7 @@ impl<S: Store> ProviderBuilder<S> {
         if config.client_metadata_documents && self.fetcher.is_none() {
             return Err(ConfigError::MissingClientMetadataFetcher);
         }
+        check_single_use(&config, &self.store)?;
         Ok(Provider {
             machine: Machine::new(config),
             store: self.store,
@@ -220,15 +223,34 @@ impl Provider<()> {
     }
 }
 
+/// Refuses a store that cannot keep single use unless the host accepted it by name.
+fn check_single_use<S: Store>(config: &Config, store: &S) -> Result<(), ConfigError> {
+    match store.single_use() {
+        SingleUse::Atomic => Ok(()),
+        SingleUse::NotGuaranteed if config.accept_store_without_atomic_single_use => {
+            tracing::warn!(
+                "the store cannot keep single use: authorization codes, refresh tokens and \
+                 one-time markers may be used more than once under concurrency \
+                 (accepted by accept_store_without_atomic_single_use)"
+            );
+            Ok(())
+        }
+        SingleUse::NotGuaranteed => Err(ConfigError::StoreWithoutAtomicSingleUse),
+    }
+}
+
 impl<S: Store> Provider<S> {
-    /// A provider from a finished configuration.
-    pub fn new(config: Config, store: S) -> Self {
-        Provider {
+    /// A provider from a finished configuration. Refuses a store that cannot keep single
+    /// use unless the configuration accepts it
+    /// ([`ConfigError::StoreWithoutAtomicSingleUse`]).
+    pub fn new(config: Config, store: S) -> Result<Self, ConfigError> {
+        check_single_use(&config, &store)?;
+        Ok(Provider {
             machine: Machine::new(config),
             store,
             clock: Arc::new(SystemClock),
             fetcher: None,
-        }
+        })
     }
 
     /// The machine, for hosts that drive some steps themselves.

@@ -44,6 +44,11 @@
 //!   two tests, can share one server.
 //! - **Errors.** Failures are [`StoreError`]s with their source kept; the driver answers
 //!   503 `temporarily_unavailable`, never a false success.
+//! - **Declared single use.** [`Store::single_use`] says whether the atomic clauses above
+//!   hold. A store on a backend that cannot decide concurrent writes atomically (an
+//!   eventually consistent key-value service) says [`SingleUse::NotGuaranteed`], and
+//!   the [`Provider`](crate::Provider) refuses it unless the host names
+//!   [`ConfigBuilder::accept_store_without_atomic_single_use`](crate::ConfigBuilder::accept_store_without_atomic_single_use).
 
 use async_trait::async_trait;
 
@@ -56,6 +61,21 @@ use crate::model::{
     RefreshTokenRecord, UserId,
 };
 use crate::time::UnixTime;
+
+/// Whether a store keeps the atomic clauses of the contract: single-use codes, refresh
+/// rotation, grace claims and one-time markers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SingleUse {
+    /// Of concurrent consumes, rotations, grace claims or inserts of one key, exactly
+    /// one wins.
+    Atomic,
+    /// Concurrent calls may each win, for as long as the backend takes to converge: a
+    /// code redeemed twice, a refresh token rotated into two successors, a replay that
+    /// goes unnoticed. The provider refuses such a store unless the host accepts it by
+    /// name ([`ConfigBuilder::accept_store_without_atomic_single_use`](crate::ConfigBuilder::accept_store_without_atomic_single_use)).
+    NotGuaranteed,
+}
 
 /// What [`Store::client_and_code`] read, each part with its own outcome.
 #[derive(Debug)]
@@ -160,6 +180,11 @@ pub struct OnceKey {
 /// See the [module documentation](self) for the contract every method keeps.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Whether this store keeps the atomic clauses of the contract. A store that wraps
+    /// another answers what the wrapped store answers. There is no default, so that no
+    /// store claims [`SingleUse::Atomic`] by omission.
+    fn single_use(&self) -> SingleUse;
+
     // ---- clients ----
 
     /// The client with this id, if registered.

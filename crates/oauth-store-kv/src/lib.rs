@@ -34,12 +34,15 @@
 //! # Backends that cannot keep single use
 //!
 //! A backend declares in its [`Capabilities`] whether its commits are atomic
-//! compare-and-swaps and whether its reads are linearizable. One that cannot promise
-//! both, such as an adapter over an eventually consistent KV (Cloudflare Workers KV),
-//! is refused: [`KvStore::new`] and [`KvStoreBuilder::build`] answer
-//! [`OpenError::NoAtomicCas`], so no provider is ever built on it by accident. A host may
-//! still run on one by calling
-//! [`KvStoreBuilder::accept_replays_without_atomic_cas`], and then loses:
+//! compare-and-swaps and whether its reads are linearizable. A store on one that cannot
+//! promise both, such as an adapter over an eventually consistent KV (Cloudflare Workers
+//! KV), answers [`SingleUse::NotGuaranteed`](oauth_core::SingleUse::NotGuaranteed) from
+//! [`Store::single_use`](oauth_core::Store::single_use), and the
+//! [`Provider`](oauth_core::Provider) refuses it
+//! ([`ConfigError::StoreWithoutAtomicSingleUse`](oauth_core::ConfigError::StoreWithoutAtomicSingleUse)),
+//! so no server runs on it by accident. A host may still run on one by naming
+//! [`accept_store_without_atomic_single_use(true)`](oauth_core::ConfigBuilder::accept_store_without_atomic_single_use),
+//! and then loses:
 //!
 //! - **single-use codes**: two concurrent redemptions of one code may both succeed and
 //!   both get tokens (a stolen code raced against the client is not detected);
@@ -50,8 +53,8 @@
 //!   yet visible where a request lands lets a replayed code or a revoked token through,
 //!   for as long as the KV takes to converge (up to a minute for Workers KV).
 //!
-//! Everything else (expiry, typed errors, versioned records) holds. The store logs a
-//! warning when it is built that way, and [`KvStore::keeps_single_use`] says so.
+//! Everything else (expiry, typed errors, versioned records) holds. The provider logs a
+//! warning when it is built that way.
 //!
 //! # Key layout
 //!
@@ -108,6 +111,8 @@
 //!   concurrent `delete_client`.
 //!
 //! [`StoreErrorKind::Conflict`]: oauth_core::StoreErrorKind::Conflict
+#![cfg_attr(feature = "redb", doc = "[`RedbBackend`]: crate::RedbBackend")]
+#![cfg_attr(not(feature = "redb"), doc = "[`RedbBackend`]: crate")]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -171,19 +176,6 @@ pub enum OpenError {
     /// `max_attempts` is 0 or above [`MAX_ATTEMPTS_LIMIT`].
     #[error("max_attempts must be between 1 and {MAX_ATTEMPTS_LIMIT}")]
     InvalidMaxAttempts,
-    /// The backend declares that its commits are not atomic compare-and-swaps, or that its
-    /// reads may be stale: codes, refresh tokens and one-time markers could be used more
-    /// than once. Refused unless the host calls
-    /// [`KvStoreBuilder::accept_replays_without_atomic_cas`].
-    #[error(
-        "the key-value backend has no atomic compare-and-swap or no linearizable reads \
-         ({capabilities:?}): single-use codes and refresh rotation cannot be guaranteed; \
-         refused unless accept_replays_without_atomic_cas() is called"
-    )]
-    NoAtomicCas {
-        /// What the backend declared.
-        capabilities: Capabilities,
-    },
     /// The backend takes commits too small for this store's largest atomic step.
     #[error("the backend takes commits of at most {max_commit_len} entries; this store needs {MIN_COMMIT_LEN}")]
     CommitTooSmall {
@@ -214,12 +206,12 @@ pub(crate) struct Inner<B> {
     pub(crate) batch: usize,
     /// The most conditions plus writes the backend takes in one commit.
     pub(crate) max_commit_len: usize,
+    /// Whether the backend keeps single use ([`Capabilities::keeps_single_use`]).
     pub(crate) single_use: bool,
 }
 
 impl<B: KvBackend> KvStore<B> {
-    /// A store on `backend` with the default prefix and retry bound. Refuses a backend
-    /// without atomic compare-and-swap ([`OpenError::NoAtomicCas`]).
+    /// A store on `backend` with the default prefix and retry bound.
     pub fn new(backend: B) -> Result<Self, OpenError> {
         Self::builder(backend).build()
     }
@@ -230,7 +222,6 @@ impl<B: KvBackend> KvStore<B> {
             backend,
             prefix: DEFAULT_PREFIX.to_owned(),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
-            accept_replays: false,
         }
     }
 
@@ -244,15 +235,6 @@ impl<B: KvBackend> KvStore<B> {
     #[must_use]
     pub fn prefix(&self) -> &str {
         self.inner.keys.prefix()
-    }
-
-    /// Whether this store keeps the single-use guarantees of the contract: `false` only
-    /// for a store built with
-    /// [`accept_replays_without_atomic_cas`](KvStoreBuilder::accept_replays_without_atomic_cas)
-    /// on a backend that cannot.
-    #[must_use]
-    pub fn keeps_single_use(&self) -> bool {
-        self.inner.single_use
     }
 }
 
@@ -272,7 +254,6 @@ pub struct KvStoreBuilder<B> {
     backend: B,
     prefix: String,
     max_attempts: u32,
-    accept_replays: bool,
 }
 
 impl<B> fmt::Debug for KvStoreBuilder<B> {
@@ -280,7 +261,6 @@ impl<B> fmt::Debug for KvStoreBuilder<B> {
         f.debug_struct("KvStoreBuilder")
             .field("prefix", &self.prefix)
             .field("max_attempts", &self.max_attempts)
-            .field("accept_replays", &self.accept_replays)
             .finish_non_exhaustive()
     }
 }
@@ -300,16 +280,6 @@ impl<B: KvBackend> KvStoreBuilder<B> {
         self
     }
 
-    /// Accepts a backend that declares no atomic compare-and-swap or no linearizable
-    /// reads, **giving up single use**: codes, refresh tokens, grace periods and one-time
-    /// markers may then be used more than once, and replays and revocations may go
-    /// unnoticed for as long as the backend takes to converge. See the crate
-    /// documentation. Has no effect on a backend that keeps single use.
-    pub fn accept_replays_without_atomic_cas(mut self) -> Self {
-        self.accept_replays = true;
-        self
-    }
-
     /// Checks the options and the backend's capabilities and builds the store.
     pub fn build(self) -> Result<KvStore<B>, OpenError> {
         if !keys::valid_prefix(&self.prefix) {
@@ -325,17 +295,6 @@ impl<B: KvBackend> KvStoreBuilder<B> {
             });
         }
         let single_use = capabilities.keeps_single_use();
-        if !single_use {
-            if !self.accept_replays {
-                return Err(OpenError::NoAtomicCas { capabilities });
-            }
-            tracing::warn!(
-                prefix = %self.prefix,
-                ?capabilities,
-                "key-value store built on a backend without atomic compare-and-swap: \
-                 codes, refresh tokens and one-time markers may be used more than once"
-            );
-        }
         // A revocation sweep deletes 3 keys per child-index entry, plus one condition in a
         // purge's sweep; a purge round counts each entry's actual cost against
         // `max_commit_len`.

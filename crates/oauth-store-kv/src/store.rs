@@ -12,7 +12,7 @@ use oauth_core::model::{
 use oauth_core::store::{
     CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
 };
-use oauth_core::{Store, StoreError, StoreErrorKind, TokenHash, UnixTime};
+use oauth_core::{SingleUse, Store, StoreError, StoreErrorKind, TokenHash, UnixTime};
 
 use crate::backend::{Commit, CommitOutcome, Key, KvBackend};
 use crate::codec::{decode, encode, StoredCode, StoredGrace, StoredOnce, StoredRefresh};
@@ -540,6 +540,16 @@ impl<B: KvBackend> Inner<B> {
 
 #[async_trait]
 impl<B: KvBackend> Store for KvStore<B> {
+    /// What the backend's [`Capabilities`](crate::Capabilities) allow: atomic only on
+    /// compare-and-swap commits with linearizable reads.
+    fn single_use(&self) -> SingleUse {
+        if self.inner.single_use {
+            SingleUse::Atomic
+        } else {
+            SingleUse::NotGuaranteed
+        }
+    }
+
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let inner = &self.inner;
         match inner.read(&inner.keys.client(id.as_str())).await? {

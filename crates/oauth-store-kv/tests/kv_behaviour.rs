@@ -1,5 +1,5 @@
 //! The adapter's own guarantees beyond the conformance suite, on the fault-injecting
-//! backend: the refusal of backends without atomic compare-and-swap, the bounded retry
+//! backend: the provider's refusal of backends without atomic compare-and-swap, the bounded retry
 //! loop, and failures that are errors, never false successes.
 
 mod common;
@@ -8,16 +8,17 @@ use std::sync::atomic::Ordering;
 
 use common::FaultyKv;
 use oauth_core::store::{CodeLookup, ConsumeOutcome, RefreshLookup, RotateOutcome};
-use oauth_core::{Store, StoreErrorKind};
+use oauth_core::{ConfigError, SingleUse, Store, StoreErrorKind};
 use oauth_store_kv::{Capabilities, KvStore, OpenError, DEFAULT_MAX_ATTEMPTS, MIN_COMMIT_LEN};
 use oauth_store_testkit::fixtures::{
     client_id, code_for, once_key, tokens_for, tokens_for_code, user_grant, user_id, NOW,
 };
+use oauth_store_testkit::flow;
 
 // ---- capabilities ----
 
 #[test]
-fn a_backend_without_atomic_cas_is_refused_by_default_and_accepted_only_by_name() {
+fn a_backend_without_atomic_cas_is_refused_by_the_provider_by_default_and_accepted_only_by_name() {
     for weak in [
         Capabilities::strong(256).without_atomic_cas(),
         Capabilities::strong(256).without_linearizable_reads(),
@@ -25,35 +26,28 @@ fn a_backend_without_atomic_cas_is_refused_by_default_and_accepted_only_by_name(
             .without_atomic_cas()
             .without_linearizable_reads(),
     ] {
-        let refused = KvStore::new(FaultyKv::declaring(weak)).unwrap_err();
-        assert!(
-            matches!(refused, OpenError::NoAtomicCas { capabilities } if capabilities == weak),
-            "{refused}"
+        let store = KvStore::new(FaultyKv::declaring(weak)).unwrap();
+        assert_eq!(store.single_use(), SingleUse::NotGuaranteed, "{weak:?}");
+        assert!(format!("{store:?}").contains("keeps_single_use: false"));
+        let refused = flow::provider_builder().store(store).build().unwrap_err();
+        assert_eq!(
+            refused,
+            ConfigError::StoreWithoutAtomicSingleUse,
+            "{weak:?}"
         );
         assert!(refused
             .to_string()
-            .contains("accept_replays_without_atomic_cas"));
-        let refused = KvStore::builder(FaultyKv::declaring(weak))
-            .prefix("other")
-            .build()
-            .unwrap_err();
-        assert!(matches!(refused, OpenError::NoAtomicCas { .. }));
+            .contains("accept_store_without_atomic_single_use"));
 
-        let accepted = KvStore::builder(FaultyKv::declaring(weak))
-            .accept_replays_without_atomic_cas()
-            .build()
-            .unwrap();
-        assert!(!accepted.keeps_single_use());
-        assert!(format!("{accepted:?}").contains("keeps_single_use: false"));
+        let accepted = flow::provider_builder()
+            .accept_store_without_atomic_single_use(true)
+            .store(KvStore::new(FaultyKv::declaring(weak)).unwrap())
+            .build();
+        assert!(accepted.is_ok(), "{weak:?}");
     }
     let strong = KvStore::new(FaultyKv::new()).unwrap();
-    assert!(strong.keeps_single_use());
-    // The opt-in changes nothing for a backend that keeps single use.
-    let strong = KvStore::builder(FaultyKv::new())
-        .accept_replays_without_atomic_cas()
-        .build()
-        .unwrap();
-    assert!(strong.keeps_single_use());
+    assert_eq!(strong.single_use(), SingleUse::Atomic);
+    assert!(flow::provider_builder().store(strong).build().is_ok());
 }
 
 #[test]

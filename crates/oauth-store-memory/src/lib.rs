@@ -117,6 +117,11 @@ impl fmt::Debug for MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
+    /// Every write is decided under the one lock.
+    fn single_use(&self) -> oauth_core::SingleUse {
+        oauth_core::SingleUse::Atomic
+    }
+
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         Ok(self.lock()?.client(id))
     }

@@ -503,6 +503,12 @@ fn push_grant(
 
 #[async_trait]
 impl Store for RedisStore {
+    /// Every conditional write is one Lua script, which Redis runs atomically; in a
+    /// cluster a script's keys share one hash slot.
+    fn single_use(&self) -> oauth_core::SingleUse {
+        oauth_core::SingleUse::Atomic
+    }
+
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let stored: Option<Vec<u8>> = self
             .query(

@@ -420,6 +420,12 @@ async fn find_refresh(
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// Every conditional write reads, decides and writes in one `BEGIN IMMEDIATE`
+    /// transaction, under the database's write lock.
+    fn single_use(&self) -> oauth_core::SingleUse {
+        oauth_core::SingleUse::Atomic
+    }
+
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let sql = &self.inner.sql;
         read!(self, |pool| {

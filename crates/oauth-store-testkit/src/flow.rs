@@ -9,8 +9,8 @@ use std::sync::Arc;
 use http::{Request, StatusCode};
 use oauth_core::model::UserId;
 use oauth_core::{
-    Approval, Clock, Decision, Issuer, KeyId, Keyring, NewClient, OsRandom, Provider, SecureRandom,
-    Store,
+    Approval, Clock, Decision, Issuer, KeyId, Keyring, NewClient, OsRandom, Provider,
+    ProviderBuilder, SecureRandom, Store,
 };
 
 /// The provider's issuer.
@@ -27,13 +27,7 @@ pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// A provider on `store` (scopes `read`, `write`; default `read`; [`RESOURCE`]) with a
 /// key from the OS RNG, on the system clock or on `clock`.
 pub fn provider<S: Store>(store: S, clock: Option<Arc<dyn Clock>>) -> Provider<S> {
-    let mut secret = [0u8; 32];
-    OsRandom.fill(&mut secret).unwrap();
-    let builder = Provider::builder(Issuer::new(ISSUER).unwrap())
-        .keys(Keyring::from_secret(KeyId::new("test").unwrap(), &secret).unwrap())
-        .scopes(["read", "write"])
-        .default_scope(["read"])
-        .resource(RESOURCE);
+    let builder = provider_builder();
     match clock {
         Some(clock) => builder.clock(clock),
         None => builder,
@@ -41,6 +35,17 @@ pub fn provider<S: Store>(store: S, clock: Option<Arc<dyn Clock>>) -> Provider<S
     .store(store)
     .build()
     .unwrap()
+}
+
+/// The configuration of [`provider`], before its store: for tests that set more.
+pub fn provider_builder() -> ProviderBuilder<()> {
+    let mut secret = [0u8; 32];
+    OsRandom.fill(&mut secret).unwrap();
+    Provider::builder(Issuer::new(ISSUER).unwrap())
+        .keys(Keyring::from_secret(KeyId::new("test").unwrap(), &secret).unwrap())
+        .scopes(["read", "write"])
+        .default_scope(["read"])
+        .resource(RESOURCE)
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {

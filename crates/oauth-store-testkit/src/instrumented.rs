@@ -17,7 +17,7 @@ use oauth_core::model::{
 use oauth_core::store::{
     CodeLookup, ConsumeOutcome, OnceKey, RefreshGrace, RefreshLookup, RotateOutcome,
 };
-use oauth_core::{Store, StoreError, StoreErrorKind, TokenHash, UnixTime};
+use oauth_core::{SingleUse, Store, StoreError, StoreErrorKind, TokenHash, UnixTime};
 
 /// The operations of [`Store`], by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,6 +72,8 @@ pub struct InstrumentedStore<S> {
     failing: Mutex<HashSet<Op>>,
     ignoring: Mutex<HashSet<Op>>,
     writes: Mutex<Vec<String>>,
+    /// What [`Store::single_use`] answers instead of the wrapped store, if set.
+    declared_single_use: Option<SingleUse>,
 }
 
 impl<S: Store> InstrumentedStore<S> {
@@ -82,7 +84,16 @@ impl<S: Store> InstrumentedStore<S> {
             failing: Mutex::new(HashSet::new()),
             ignoring: Mutex::new(HashSet::new()),
             writes: Mutex::new(Vec::new()),
+            declared_single_use: None,
         }
+    }
+
+    /// Answers `single_use` for [`Store::single_use`] instead of the wrapped store: a
+    /// store that declares it cannot keep single use, to prove the provider refuses it.
+    #[must_use]
+    pub fn declaring(mut self, single_use: SingleUse) -> Self {
+        self.declared_single_use = Some(single_use);
+        self
     }
 
     /// Makes `op` fail from now on.
@@ -140,6 +151,11 @@ impl<S: Store> InstrumentedStore<S> {
 
 #[async_trait]
 impl<S: Store> Store for InstrumentedStore<S> {
+    fn single_use(&self) -> SingleUse {
+        self.declared_single_use
+            .unwrap_or_else(|| self.inner.single_use())
+    }
+
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         self.check(Op::Client)?;
         self.inner.client(id).await

@@ -324,6 +324,10 @@ impl TestStore {
 
 #[async_trait]
 impl Store for TestStore {
+    fn single_use(&self) -> oauth_core::SingleUse {
+        self.pick().single_use()
+    }
+
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         self.pick().client(id).await
     }
