@@ -3,9 +3,9 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{FromRef, FromRequest};
-use axum::response::{IntoResponse, Response};
+use axum_core::body::Body;
+use axum_core::extract::{FromRef, FromRequest};
+use axum_core::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
 use oauth_core::model::UserId;
 use oauth_core::response::html_page;

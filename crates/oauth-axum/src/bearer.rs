@@ -12,9 +12,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
-use axum::extract::{FromRef, FromRequestParts};
-use axum::response::{IntoResponse, Response};
+use axum_core::body::Body;
+use axum_core::extract::{FromRef, FromRequestParts};
+use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::Request;
 use oauth_core::bearer::BearerError;

@@ -1,10 +1,13 @@
 //! Conversions between axum and `http` types, with the body bounded before it is read.
 
-use axum::body::Body;
-use axum::response::Response;
+use axum_core::body::Body;
+use axum_core::response::Response;
 use bytes::{Bytes, BytesMut};
+#[cfg(feature = "router")]
 use http::header::CACHE_CONTROL;
-use http::{HeaderValue, Request, StatusCode};
+use http::Request;
+#[cfg(feature = "router")]
+use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError};
 use oauth_core::response::HttpResponse;
 use oauth_core::Reason;
@@ -21,7 +24,7 @@ pub(crate) enum BodyFailure {
 }
 
 impl BodyFailure {
-    fn of(error: &axum::Error) -> BodyFailure {
+    fn of(error: &axum_core::Error) -> BodyFailure {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
         while let Some(error) = source {
             if error.is::<LengthLimitError>() {
@@ -40,19 +43,27 @@ impl BodyFailure {
         }
     }
 
-    /// The response of a protocol endpoint: 413 or 400, no body, `no-store` (as axum's
-    /// own body extractors answer a body they could not buffer).
+    /// The response of a protocol endpoint: 413 or 400, as a [`glue_response`].
+    #[cfg(feature = "router")]
     pub(crate) fn into_response(self) -> Response {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = match self {
+        glue_response(match self {
             BodyFailure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             BodyFailure::Failed => StatusCode::BAD_REQUEST,
-        };
-        response
-            .headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        })
     }
+}
+
+/// A protocol endpoint's answer that the glue gives itself, never the core: `status`, no
+/// body, `no-store` (as axum's own body extractors answer a body they could not buffer).
+/// Only the protocol router answers for itself, so only it needs this.
+#[cfg(feature = "router")]
+pub(crate) fn glue_response(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Reads at most `max + 1` bytes of `request`'s body and returns the request with them.

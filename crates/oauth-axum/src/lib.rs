@@ -3,9 +3,9 @@
 //! The way an axum application serves `oauth-core`: conversion between axum and `http`
 //! types, and nothing else. Every protocol decision is the core's.
 //!
-//! - [`ProtocolRouter`]: the protocol endpoints (token, revocation, introspection,
-//!   registration, authorization server and protected resource metadata) at the
-//!   configured paths, with bodies bounded before they are read and CORS by
+//! - [`ProtocolRouter`] (feature `router`): the protocol endpoints (token, revocation,
+//!   introspection, registration, authorization server and protected resource metadata)
+//!   at the configured paths, with bodies bounded before they are read and CORS by
 //!   [`CorsPolicy`].
 //! - [`AuthorizationRequest`]: the validated authorization request, for the host's own
 //!   authorization route with its login and consent pages; [`Page`] renders those pages
@@ -15,7 +15,15 @@
 //!   RFC 9728 challenge.
 //!
 //! The provider is shared as `Arc<Provider<S>>`; extractors find it through
-//! [`FromRef`](axum::extract::FromRef), so it composes with the application's own state.
+//! [`FromRef`](axum_core::extract::FromRef), so it composes with the application's own
+//! state.
+//!
+//! ## Features
+//!
+//! - `router` (default): [`ProtocolRouter`], the one part built on `axum`'s `Router`.
+//!   Without it the crate depends on `axum-core` only (whose types `axum` re-exports, so
+//!   the extractors, responses and layers are the same either way), for hosts that route
+//!   the protocol endpoints themselves.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -34,6 +42,10 @@
 //!     ProtocolRouter::new(provider).build().merge(api)
 //! }
 //! ```
+// Without the feature the item does not exist, so the crate docs' links to it (intra-doc
+// links would break) point at the Features section instead.
+#![cfg_attr(feature = "router", doc = "[`ProtocolRouter`]: crate::ProtocolRouter")]
+#![cfg_attr(not(feature = "router"), doc = "[`ProtocolRouter`]: #features")]
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -48,8 +60,12 @@
 mod authorize;
 mod bearer;
 mod body;
+mod cors;
+#[cfg(feature = "router")]
 mod routes;
 
 pub use authorize::{authorization_error_response, AuthorizationRequest, Page};
 pub use bearer::{Bearer, BearerRejection, RequireBearer, RequireBearerService};
-pub use routes::{CorsPolicy, ProtocolRouter};
+pub use cors::CorsPolicy;
+#[cfg(feature = "router")]
+pub use routes::ProtocolRouter;

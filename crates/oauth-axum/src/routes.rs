@@ -3,78 +3,15 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{NestedPath, State};
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderName, HeaderValue, Method, Request};
+use http::{Request, StatusCode};
 use oauth_core::{Provider, ServedPath, Store};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::body::{bounded, into_axum};
-
-/// Which browser origins may call an endpoint group from JavaScript (CORS).
-///
-/// Never applied to the authorization endpoint: it is navigated to, not fetched, and
-/// its pages rely on the user's cookies.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub enum CorsPolicy {
-    /// Any origin. Safe for the protocol endpoints and bearer-protected APIs: they never
-    /// rely on cookies (no `Access-Control-Allow-Credentials`), a browser client
-    /// authenticates with what it sends explicitly. The default.
-    #[default]
-    AnyOrigin,
-    /// Only these origins (`https://app.example`, exactly as browsers send `Origin`:
-    /// scheme, host, port, no trailing slash). `*` and `null` in the list are ignored.
-    Origins(Vec<HeaderValue>),
-    /// No CORS headers: only same-origin JavaScript may call.
-    SameOriginOnly,
-}
-
-impl CorsPolicy {
-    /// The `tower-http` layer for this policy: `GET`, `HEAD`, `POST`, `PUT`, `DELETE`;
-    /// request headers `Authorization`, `Content-Type`, `Accept`, `MCP-Protocol-Version`;
-    /// `WWW-Authenticate`
-    /// exposed (so a browser client can read a bearer challenge); `Vary: Origin` always;
-    /// never credentials. `None` for [`CorsPolicy::SameOriginOnly`].
-    #[must_use]
-    pub fn layer(&self) -> Option<CorsLayer> {
-        let origins = match self {
-            CorsPolicy::AnyOrigin => AllowOrigin::any(),
-            // `*` is not an origin (tower-http would panic on it): an allow-list never
-            // contains it; use `AnyOrigin` for that. `null` is the origin of sandboxed
-            // frames and local files, never one to trust.
-            CorsPolicy::Origins(list) => AllowOrigin::list(
-                list.iter()
-                    .filter(|origin| *origin != "*" && *origin != "null")
-                    .cloned(),
-            ),
-            CorsPolicy::SameOriginOnly => return None,
-        };
-        Some(
-            CorsLayer::new()
-                .allow_origin(origins)
-                .allow_methods([
-                    Method::GET,
-                    Method::HEAD,
-                    Method::POST,
-                    Method::PUT,
-                    Method::DELETE,
-                ])
-                .allow_headers([
-                    AUTHORIZATION,
-                    CONTENT_TYPE,
-                    ACCEPT,
-                    // Browser MCP clients send it during discovery (MCP 2025-06-18).
-                    HeaderName::from_static("mcp-protocol-version"),
-                ])
-                .expose_headers([WWW_AUTHENTICATE])
-                .max_age(std::time::Duration::from_secs(600)),
-        )
-    }
-}
+use crate::body::{bounded, glue_response, into_axum};
+use crate::CorsPolicy;
 
 /// Builds the router of the protocol endpoints: token, revocation, introspection,
 /// registration and client configuration (when enabled), authorization server metadata
@@ -82,11 +19,17 @@ impl CorsPolicy {
 /// `/.well-known/oauth-protected-resource` when the core serves one there), at the paths
 /// of the provider's configuration.
 ///
-/// Merge it into the application's router at the root ([`Router::merge`]). Do not
-/// `nest` it: the metadata would then advertise the configured URLs while the endpoints
-/// answer under the prefix. Configure the paths instead. The authorization
-/// endpoint is the host's own route, with its login and consent pages
-/// ([`AuthorizationRequest`](crate::AuthorizationRequest)).
+/// Merge it into the application's router at the root ([`Router::merge`]); to serve the
+/// endpoints under a prefix, configure their paths (and the issuer) instead. Do not
+/// [`nest`](Router::nest) it: axum strips the prefix before routing, so the provider
+/// would answer `/auth/token` as `/token` while its metadata advertises the configured
+/// URLs, without the prefix. A nested router therefore answers every request with an
+/// empty 500 (`no-store`) and logs an error, without handing the request to the
+/// provider. The authorization endpoint is the host's own route, with its login and
+/// consent pages ([`AuthorizationRequest`](crate::AuthorizationRequest)).
+///
+/// Only with the `router` feature (on by default), the one part of this crate that
+/// needs `axum` itself rather than `axum-core`.
 #[derive(Debug)]
 #[must_use]
 pub struct ProtocolRouter<S: Store> {
@@ -153,10 +96,24 @@ impl<S: Store> ProtocolRouter<S> {
 
 /// Every protocol endpoint: bound the body, let the provider answer (a body that could
 /// not be read whole never reaches it).
+///
+/// A request routed through [`Router::nest`] (axum marks it with [`NestedPath`]) never
+/// reaches the provider either: its path has lost the prefix, so the provider would serve
+/// endpoints other than the ones its metadata advertises. That is the server's
+/// misconfiguration, not the client's fault: 500, and an error for the operator.
 async fn endpoint<S: Store>(
     State(provider): State<Arc<Provider<S>>>,
     request: Request<Body>,
 ) -> Response {
+    if let Some(nested) = request.extensions().get::<NestedPath>() {
+        tracing::error!(
+            nested_at = nested.as_str(),
+            "ProtocolRouter is nested, so axum stripped the prefix and the provider would \
+             serve other URLs than its metadata advertises; refusing the request. Merge it at \
+             the root (Router::merge) and configure the endpoint paths instead"
+        );
+        return glue_response(StatusCode::INTERNAL_SERVER_ERROR);
+    }
     match bounded(request, provider.config().max_body_bytes()).await {
         Ok(request) => into_axum(provider.handle(&request).await),
         Err(failure) => failure.into_response(),

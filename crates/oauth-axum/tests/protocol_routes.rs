@@ -85,3 +85,33 @@ async fn protocol_router_merges_beside_the_applications_routes_and_state() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(header(&headers, "allow"), "POST");
 }
+
+#[tokio::test]
+async fn protocol_router_nested_under_a_prefix_answers_500_instead_of_serving_stripped_paths() {
+    // Under `nest`, axum strips the prefix: `/auth/token` would reach the core as
+    // `/token` while the metadata advertises the configured URLs, without the prefix.
+    // The glue refuses to serve such a request at all, and the core never sees it.
+    let provider = provider();
+    let nested: Router = Router::new().nest("/auth", protocol(&provider));
+    let client = public_client(&provider).await;
+    let code = obtain_code(&provider, client.id.as_str(), "alice", &[]).await;
+    for request in [
+        empty(Method::GET, "/auth/.well-known/oauth-authorization-server"),
+        form_post("/auth/token", &redemption_pairs(client.id.as_str(), &code)),
+    ] {
+        let (status, headers, body) = parts(send(nested.clone(), request).await).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(header(&headers, "cache-control"), "no-store");
+        assert!(body.is_empty(), "{body:?}");
+    }
+
+    // The code was not redeemed through the nested router: merged at the root, the same
+    // redemption succeeds.
+    let response = send(
+        protocol(&provider),
+        code_redemption(client.id.as_str(), &code),
+    )
+    .await;
+    let (status, _, body) = json_parts(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
