@@ -165,6 +165,7 @@ macro_rules! scenarios {
                 token_with_wrong_or_missing_body_credentials_is_invalid_client,
                 token_authenticates_clients_by_basic_header_and_by_form_body,
                 token_with_two_client_authentication_methods_is_invalid_request,
+                token_with_two_authorization_headers_is_invalid_request,
                 token_with_duplicated_parameter_is_invalid_request,
                 token_with_wrong_content_type_is_invalid_request,
                 token_oversized_body_with_content_length_is_the_cores_413,

@@ -6,7 +6,8 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::harness::{
-    custom_paths_provider, empty, get, provider_for_issuer, two_resource_provider, Scene,
+    bearer_get, custom_paths_provider, empty, get, json_post, provider_for_issuer, string_field,
+    two_resource_provider, Scene, REDIRECT,
 };
 use crate::{Glue, ISSUER, OTHER_RESOURCE, RESOURCE};
 
@@ -161,6 +162,30 @@ pub async fn configured_endpoint_paths_are_the_served_ones(glue: &dyn Glue) {
     for path in ["/token", "/revoke", "/introspect", "/register"] {
         scene.send(get(path)).await.assert_not_served();
     }
+
+    // Client management (RFC 7592) is served below the configured registration path.
+    let metadata = json!({ "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none" });
+    let registered = scene.send(json_post("/oauth/register", &metadata)).await;
+    registered.assert_status(StatusCode::CREATED);
+    let registered = registered.json();
+    let client_id = string_field(&registered, "client_id");
+    let access_token = string_field(&registered, "registration_access_token");
+    assert_eq!(
+        registered["registration_client_uri"],
+        format!("{ISSUER}/oauth/register/{client_id}")
+    );
+    let read = scene
+        .send(bearer_get(
+            &format!("/oauth/register/{client_id}"),
+            &access_token,
+        ))
+        .await;
+    read.assert_status(StatusCode::OK);
+    assert_eq!(read.json()["client_id"], client_id.as_str());
+    scene
+        .send(bearer_get(&format!("/register/{client_id}"), &access_token))
+        .await
+        .assert_not_served();
 }
 
 /// Paths that are no endpoint are the framework's 404 (empty, no caching directives),

@@ -184,6 +184,23 @@ pub async fn token_with_two_client_authentication_methods_is_invalid_request(glu
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
 }
 
+/// OAuth 2.1 §2.4.1 with RFC 9110 §5.3: `Authorization` is a singleton header, so two of
+/// them (even two valid ones) are `invalid_request`, never "the first one wins".
+pub async fn token_with_two_authorization_headers_is_invalid_request(glue: &dyn Glue) {
+    let scene = Scene::new(glue).await;
+    let (client, secret, code) = scene
+        .confidential_client_with_code(AuthMethod::ClientSecretBasic)
+        .await;
+    let credentials = basic(client.id.as_str(), secret.expose());
+    let request = form_post("/token", &confidential_redemption(&code))
+        .with_header("authorization", &credentials)
+        .with_header("authorization", &credentials);
+    scene
+        .send(request)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
 /// OAuth 2.1 §3.2 (O21-4): a parameter sent twice is `invalid_request`, whatever the
 /// framework's form parser would have kept, and the code is not burnt by it.
 pub async fn token_with_duplicated_parameter_is_invalid_request(glue: &dyn Glue) {
