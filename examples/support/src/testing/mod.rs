@@ -645,6 +645,10 @@ macro_rules! page_tests {
         async fn default_scope_applies_when_the_request_names_none() {
             $crate::testing::pages::default_scope_applies_when_the_request_names_none::<$starter>().await
         }
+        #[tokio::test]
+        async fn with_require_offline_access_only_an_offline_access_grant_gets_a_refresh_token() {
+            $crate::testing::pages::with_require_offline_access_only_an_offline_access_grant_gets_a_refresh_token::<$starter>().await
+        }
     };
 }
 

@@ -583,3 +583,18 @@ pub async fn default_scope_applies_when_the_request_names_none<F: Starter>() {
         "public clients get refresh tokens"
     );
 }
+
+/// A scenario: see the tests of the same name.
+pub async fn with_require_offline_access_only_an_offline_access_grant_gets_a_refresh_token<
+    F: Starter,
+>() {
+    let server =
+        TestServer::start_with::<F>(&["--store", "memory", "--require-offline-access"]).await;
+    let client_id = server.register("Offline client", REDIRECT).await;
+    let online = tokens_for(&server, &client_id, REDIRECT, "mcp:tools").await;
+    assert!(online["access_token"].is_string(), "{online}");
+    assert!(online.get("refresh_token").is_none(), "{online}");
+    let offline = tokens_for(&server, &client_id, REDIRECT, "mcp:tools offline_access").await;
+    assert!(offline["refresh_token"].is_string(), "{offline}");
+    assert_eq!(offline["scope"], "mcp:tools offline_access");
+}
