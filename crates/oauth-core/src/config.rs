@@ -69,7 +69,7 @@ impl Issuer {
         }
         // The authorization server metadata is served below the issuer's path
         // (RFC 8414 §3.1), and glue crates register that path verbatim as a route.
-        if has_route_pattern_chars(url.path()) {
+        if has_route_pattern_segment(url.path()) {
             return Err(ConfigError::InvalidIssuer);
         }
         Ok(())
@@ -160,11 +160,22 @@ impl Endpoints {
     }
 }
 
-/// Whether `path` has a character routers read as a pattern (`{`, `}`, `*`, `:`): such a
-/// path could not be registered verbatim (axum panics on `:x` and `*x` segments, and
-/// `{x}` would capture instead of match).
+/// Whether `path` has a character routers read as a pattern (`{`, `}`, `*`, `:`): the
+/// endpoint paths the host chooses are kept free of all of them.
 fn has_route_pattern_chars(path: &str) -> bool {
     path.contains(['{', '}', '*', ':'])
+}
+
+/// Whether the path of a discovery URL (below the issuer or a resource) could not be
+/// registered verbatim: a `{` or `}` (a capture), or a segment starting with `:` or `*`
+/// (axum refuses those at startup). Inside a segment `:` and `*` are literal, and a URL
+/// path never holds a raw brace (`url` percent-encodes them), so legitimate issuers and
+/// resources such as `https://as.example/t:1` still pass.
+fn has_route_pattern_segment(path: &str) -> bool {
+    path.contains(['{', '}'])
+        || path
+            .split('/')
+            .any(|segment| segment.starts_with([':', '*']))
 }
 
 /// Lifetimes of what the server issues, in seconds.
@@ -591,7 +602,7 @@ impl ConfigBuilder {
         for resource in resources.iter() {
             if let Some(url) = resource.metadata_url() {
                 let routable =
-                    url::Url::parse(&url).is_ok_and(|u| !has_route_pattern_chars(u.path()));
+                    url::Url::parse(&url).is_ok_and(|u| !has_route_pattern_segment(u.path()));
                 if !routable {
                     return Err(ConfigError::InvalidResource);
                 }
@@ -720,8 +731,10 @@ impl ConfigBuilder {
     /// token, grace claims or one-time markers may then each succeed, and a replay may go
     /// unnoticed until the backend converges (OAuth 2.1 §4.1.3 and §4.3.1 no longer hold
     /// under concurrency). Off by default: a [`Provider`](crate::Provider) refuses such a
-    /// store with [`ConfigError::StoreWithoutAtomicSingleUse`], and logs a warning when it
-    /// is accepted. Has no effect on a store that keeps single use.
+    /// store with [`ConfigError::StoreWithoutAtomicSingleUse`] (and logs a warning when it
+    /// is accepted), and the steps' `answer_from` fails every single-use step on it, for
+    /// hosts that drive the machine themselves. Has no effect on a store that keeps single
+    /// use.
     pub fn accept_store_without_atomic_single_use(mut self, accept: bool) -> Self {
         self.accept_store_without_atomic_single_use = accept;
         self
@@ -937,7 +950,7 @@ mod tests {
         for bad in [
             "https://as.example/:tenant",
             "https://as.example/*tenant",
-            "https://as.example/t:1",
+            "https://as.example/a/:t/b",
         ] {
             assert_eq!(Issuer::new(bad), Err(ConfigError::InvalidIssuer), "{bad}");
             assert_eq!(
@@ -945,6 +958,10 @@ mod tests {
                 Err(ConfigError::InvalidIssuer),
                 "{bad}"
             );
+        }
+        // Inside a segment `:` and `*` are literal; `url` percent-encodes braces.
+        for good in ["https://as.example/t:1", "https://as.example/a*b"] {
+            assert!(Issuer::new(good).is_ok(), "{good}");
         }
         let build = |resource: &str| {
             Config::builder(Issuer::new("https://as.example/tenant").unwrap())
@@ -955,7 +972,7 @@ mod tests {
         for bad in [
             "https://api.example/:mcp",
             "https://api.example/*x",
-            "https://api.example/a:b",
+            "https://api.example/v1/*/mcp",
         ] {
             assert_eq!(
                 build(bad).err(),
@@ -964,6 +981,8 @@ mod tests {
             );
         }
         for good in [
+            "https://api.example/t/acme:prod/mcp",
+            "https://api.example/{x}",
             "https://api.example/mcp",
             "https://api.example",
             "urn:example:api",

@@ -597,10 +597,10 @@ impl StoreError {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The issuer is not an https URL without query, fragment and credentials, or its
-    /// path has a character routers read as a pattern (`{ } * :`), so its metadata path
-    /// could not be routed verbatim.
-    #[error("issuer must be an https URL without query, fragment or any of {{ }} * : in its path")]
+    /// The issuer is not an https URL without query, fragment and credentials, or a
+    /// segment of its path starts with `:` or `*` (which routers read as a pattern), so
+    /// its metadata path could not be routed verbatim.
+    #[error("issuer must be an https URL without query or fragment, and no path segment may start with ':' or '*'")]
     InvalidIssuer,
     /// No keyring was supplied.
     #[error("a keyring is required: keys come from the host")]
@@ -608,8 +608,8 @@ pub enum ConfigError {
     /// A configured scope is malformed.
     #[error("configured scope is malformed")]
     InvalidScope,
-    /// A configured resource is not an absolute URI without fragment, or its metadata
-    /// path has a character routers read as a pattern (`{ } * :`).
+    /// A configured resource is not an absolute URI without fragment, or a segment of its
+    /// path starts with `:` or `*` (which routers read as a pattern).
     #[error("configured resource is invalid")]
     InvalidResource,
     /// A lifetime is zero or beyond its allowed bound.

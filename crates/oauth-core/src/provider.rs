@@ -16,7 +16,7 @@ use crate::client_metadata_document::{ClientIdUrl, ClientMetadataFetcher, FetchE
 use crate::clients::{NewClient, RegisteredClient};
 use crate::config::{Config, ConfigBuilder, Issuer};
 use crate::crypto::Keyring;
-use crate::error::{ApiMisuse, ConfigError, Reason, StoreError};
+use crate::error::{ApiMisuse, ConfigError, Reason, StoreError, StoreErrorKind};
 use crate::introspection::IntrospectionStep;
 use crate::machine::Machine;
 use crate::model::{GrantId, GrantRecord, UserId};
@@ -188,7 +188,9 @@ impl<S> ProviderBuilder<S> {
 }
 
 impl<S: Store> ProviderBuilder<S> {
-    /// Checks the configuration and builds the provider.
+    /// Checks the configuration and builds the provider. Refuses a store that cannot keep
+    /// single use unless the configuration accepts it
+    /// ([`ConfigError::StoreWithoutAtomicSingleUse`]).
     pub fn build(self) -> Result<Provider<S>, ConfigError> {
         let mut config = self.config;
         // The MCP profile switches client ID metadata documents on once the host has
@@ -545,6 +547,23 @@ impl BearerError {
 // the `Provider` loops over them, and a host that needs to hold a request between steps
 // (or a test interleaving two requests) can call them one at a time.
 
+/// Whether a single-use step (consume, rotate, grace claim, one-time marker) may run on
+/// `store`: the rule [`ProviderBuilder::build`] applies once, applied again for hosts that
+/// drive the machine themselves and so never build a provider. A refusal is a store
+/// failure (503, or an error redirect), never a write.
+fn single_use_allowed<S: Store + ?Sized>(machine: &Machine, store: &S) -> Result<(), StoreError> {
+    if store.single_use() == SingleUse::NotGuaranteed
+        && !machine.config().accepts_store_without_atomic_single_use()
+    {
+        return Err(StoreError::new(
+            StoreErrorKind::Other,
+            "the store cannot keep single use and the host did not accept that \
+             (accept_store_without_atomic_single_use)",
+        ));
+    }
+    Ok(())
+}
+
 impl<'m> TokenStep<'m> {
     /// Answers this step from `answerer` (a [`Store`], or a [`StoreAndFetcher`]): the
     /// next step, or the complete response.
@@ -574,7 +593,10 @@ impl<'m> TokenStep<'m> {
                 q.resume(answer)
             }
             TokenStep::NeedsConsume(q) => {
-                let answer = store.consume_code(q.hash(), q.tokens(), q.now()).await;
+                let answer = match single_use_allowed(q.request.machine, store) {
+                    Ok(()) => store.consume_code(q.hash(), q.tokens(), q.now()).await,
+                    Err(refused) => Err(refused),
+                };
                 q.resume(answer)
             }
             TokenStep::NeedsRefresh(q) => {
@@ -582,13 +604,21 @@ impl<'m> TokenStep<'m> {
                 q.resume(answer)
             }
             TokenStep::NeedsRotation(q) => {
-                let answer = store
-                    .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
-                    .await;
+                let answer = match single_use_allowed(q.request.machine, store) {
+                    Ok(()) => {
+                        store
+                            .rotate_refresh(q.old(), q.successor(), q.grace(), q.now())
+                            .await
+                    }
+                    Err(refused) => Err(refused),
+                };
                 q.resume(answer)
             }
             TokenStep::NeedsGraceClaim(q) => {
-                let answer = store.claim_refresh_grace(q.hash(), q.now()).await;
+                let answer = match single_use_allowed(q.request.machine, store) {
+                    Ok(()) => store.claim_refresh_grace(q.hash(), q.now()).await,
+                    Err(refused) => Err(refused),
+                };
                 q.resume(answer)
             }
             TokenStep::NeedsSuccessorCheck(q) => {
@@ -706,7 +736,10 @@ impl<'m> CompleteStep<'m> {
     ) -> ControlFlow<Result<HttpResponse, AuthorizationError>, CompleteStep<'m>> {
         match self {
             CompleteStep::NeedsMarker(q) => {
-                let answer = store.insert_once(q.key(), q.expires_at(), q.now()).await;
+                let answer = match single_use_allowed(q.machine(), store) {
+                    Ok(()) => store.insert_once(q.key(), q.expires_at(), q.now()).await,
+                    Err(refused) => Err(refused),
+                };
                 ControlFlow::Continue(q.resume(answer))
             }
             CompleteStep::Persist(q) => {

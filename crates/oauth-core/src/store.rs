@@ -47,7 +47,8 @@
 //! - **Declared single use.** [`Store::single_use`] says whether the atomic clauses above
 //!   hold. A store on a backend that cannot decide concurrent writes atomically (an
 //!   eventually consistent key-value service) says [`SingleUse::NotGuaranteed`], and
-//!   the [`Provider`](crate::Provider) refuses it unless the host names
+//!   the [`Provider`](crate::Provider) refuses it (and a host driving the machine itself
+//!   gets a store failure from each single-use step on it) unless the host names
 //!   [`ConfigBuilder::accept_store_without_atomic_single_use`](crate::ConfigBuilder::accept_store_without_atomic_single_use).
 
 use async_trait::async_trait;

@@ -56,8 +56,10 @@
 //!
 //! A backend that cannot give atomic conditional commits or linearizable reads (an
 //! eventually consistent KV such as Cloudflare Workers KV) must say so in its
-//! [`Capabilities`]; [`KvStore`](crate::KvStore) then refuses it unless the host opts in
-//! by name (see the crate documentation for what is lost).
+//! [`Capabilities`]; a [`KvStore`](crate::KvStore) on it then answers
+//! [`SingleUse::NotGuaranteed`](oauth_core::SingleUse::NotGuaranteed), and the provider
+//! refuses it unless the host opts in by name (see the crate documentation for what is
+//! lost).
 //!
 //! [`Store::purge_expired`]: oauth_core::Store::purge_expired
 
@@ -242,7 +244,8 @@ pub enum CommitOutcome {
 }
 
 /// What a backend can promise. See the [module documentation](self) for what each
-/// property means; [`KvStore`](crate::KvStore) checks them when it is built.
+/// property means; [`KvStore`](crate::KvStore) checks the commit size when it is built and
+/// reports single use from the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {

@@ -40,7 +40,8 @@
 //! [`Store::single_use`](oauth_core::Store::single_use), and the
 //! [`Provider`](oauth_core::Provider) refuses it
 //! ([`ConfigError::StoreWithoutAtomicSingleUse`](oauth_core::ConfigError::StoreWithoutAtomicSingleUse)),
-//! so no server runs on it by accident. A host may still run on one by naming
+//! and a host driving the machine itself gets a store failure from every single-use step
+//! on it, so no server runs on it by accident. A host may still run on one by naming
 //! [`accept_store_without_atomic_single_use(true)`](oauth_core::ConfigBuilder::accept_store_without_atomic_single_use),
 //! and then loses:
 //!

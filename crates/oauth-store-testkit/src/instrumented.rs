@@ -72,8 +72,9 @@ pub struct InstrumentedStore<S> {
     failing: Mutex<HashSet<Op>>,
     ignoring: Mutex<HashSet<Op>>,
     writes: Mutex<Vec<String>>,
-    /// What [`Store::single_use`] answers instead of the wrapped store, if set.
-    declared_single_use: Option<SingleUse>,
+    /// Whether [`Store::single_use`] answers `NotGuaranteed` whatever the wrapped store
+    /// answers.
+    without_single_use: bool,
 }
 
 impl<S: Store> InstrumentedStore<S> {
@@ -84,15 +85,16 @@ impl<S: Store> InstrumentedStore<S> {
             failing: Mutex::new(HashSet::new()),
             ignoring: Mutex::new(HashSet::new()),
             writes: Mutex::new(Vec::new()),
-            declared_single_use: None,
+            without_single_use: false,
         }
     }
 
-    /// Answers `single_use` for [`Store::single_use`] instead of the wrapped store: a
-    /// store that declares it cannot keep single use, to prove the provider refuses it.
+    /// Makes [`Store::single_use`] answer [`SingleUse::NotGuaranteed`]: a store that
+    /// declares it cannot keep single use, to prove the provider refuses it. A wrapper
+    /// can only weaken what it wraps, never claim more.
     #[must_use]
-    pub fn declaring(mut self, single_use: SingleUse) -> Self {
-        self.declared_single_use = Some(single_use);
+    pub fn declaring_no_single_use(mut self) -> Self {
+        self.without_single_use = true;
         self
     }
 
@@ -152,8 +154,11 @@ impl<S: Store> InstrumentedStore<S> {
 #[async_trait]
 impl<S: Store> Store for InstrumentedStore<S> {
     fn single_use(&self) -> SingleUse {
-        self.declared_single_use
-            .unwrap_or_else(|| self.inner.single_use())
+        if self.without_single_use {
+            SingleUse::NotGuaranteed
+        } else {
+            self.inner.single_use()
+        }
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {

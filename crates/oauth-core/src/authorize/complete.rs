@@ -87,6 +87,11 @@ pub struct PendingMarker<'m> {
 }
 
 impl<'m> PendingMarker<'m> {
+    /// The machine this step belongs to.
+    pub(crate) fn machine(&self) -> &'m Machine {
+        self.machine
+    }
+
     /// The one-time marker.
     #[must_use]
     pub fn key(&self) -> OnceKey {

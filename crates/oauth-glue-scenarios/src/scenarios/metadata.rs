@@ -80,6 +80,20 @@ pub async fn authorization_server_metadata_of_an_issuer_with_a_path_is_path_suff
         .send(get("/.well-known/oauth-authorization-server"))
         .await
         .assert_not_served();
+
+    // `:` and `*` inside a segment are literal to every router (the core refuses them at
+    // the start of one), so such an issuer's metadata is routed, not matched as a pattern.
+    let issuer = "https://as.example/t/acme:prod*1";
+    let scene = Scene::of(glue, provider_for_issuer(issuer, |b| b)).await;
+    let reply = scene
+        .send(get("/.well-known/oauth-authorization-server/t/acme:prod*1"))
+        .await;
+    reply.assert_status(StatusCode::OK);
+    assert_eq!(reply.json()["issuer"], issuer);
+    scene
+        .send(get("/.well-known/oauth-authorization-server/t/other"))
+        .await
+        .assert_not_served();
 }
 
 /// RFC 9728 §3.1: the resource's metadata at the well-known URL with the resource's

@@ -325,7 +325,9 @@ impl TestStore {
 #[async_trait]
 impl Store for TestStore {
     fn single_use(&self) -> oauth_core::SingleUse {
-        self.pick().single_use()
+        // Every connection is to the same kind of store; none is picked (that would move
+        // the round robin).
+        RedisStore::single_use(&self.stores[0])
     }
 
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
