@@ -225,20 +225,25 @@ impl Provider<()> {
     }
 }
 
+/// The one rule on stores that cannot keep single use: usable only when the host accepted
+/// them by name. Checked when a provider is built and again by every single-use step.
+fn single_use_accepted<S: Store + ?Sized>(config: &Config, store: &S) -> bool {
+    store.single_use() == SingleUse::Atomic || config.accepts_store_without_atomic_single_use()
+}
+
 /// Refuses a store that cannot keep single use unless the host accepted it by name.
 fn check_single_use<S: Store>(config: &Config, store: &S) -> Result<(), ConfigError> {
-    match store.single_use() {
-        SingleUse::Atomic => Ok(()),
-        SingleUse::NotGuaranteed if config.accept_store_without_atomic_single_use => {
-            tracing::warn!(
-                "the store cannot keep single use: authorization codes, refresh tokens and \
-                 one-time markers may be used more than once under concurrency \
-                 (accepted by accept_store_without_atomic_single_use)"
-            );
-            Ok(())
-        }
-        SingleUse::NotGuaranteed => Err(ConfigError::StoreWithoutAtomicSingleUse),
+    if !single_use_accepted(config, store) {
+        return Err(ConfigError::StoreWithoutAtomicSingleUse);
     }
+    if store.single_use() != SingleUse::Atomic {
+        tracing::warn!(
+            "the store cannot keep single use: authorization codes, refresh tokens and \
+             one-time markers may be used more than once under concurrency \
+             (accepted by accept_store_without_atomic_single_use)"
+        );
+    }
+    Ok(())
 }
 
 impl<S: Store> Provider<S> {
@@ -548,13 +553,11 @@ impl BearerError {
 // (or a test interleaving two requests) can call them one at a time.
 
 /// Whether a single-use step (consume, rotate, grace claim, one-time marker) may run on
-/// `store`: the rule [`ProviderBuilder::build`] applies once, applied again for hosts that
-/// drive the machine themselves and so never build a provider. A refusal is a store
-/// failure (503, or an error redirect), never a write.
+/// `store`: the rule [`ProviderBuilder::build`] applies once ([`single_use_accepted`]),
+/// applied again for hosts that drive the machine themselves and so never build a
+/// provider. A refusal is a store failure (503, or an error redirect), never a write.
 fn single_use_allowed<S: Store + ?Sized>(machine: &Machine, store: &S) -> Result<(), StoreError> {
-    if store.single_use() == SingleUse::NotGuaranteed
-        && !machine.config().accepts_store_without_atomic_single_use()
-    {
+    if !single_use_accepted(machine.config(), store) {
         return Err(StoreError::new(
             StoreErrorKind::Other,
             "the store cannot keep single use and the host did not accept that \
